@@ -1,0 +1,11 @@
+//! Course tooling behind `cargo x`. The binary (`main.rs`) parses the
+//! command line; the work is here, so that it can be tested.
+//!
+//! - [`book_check`] — the drift check: the book still matches the code.
+//! - [`mdbook`] — installs the pinned mdBook, builds and serves the book.
+//! - [`step`] — runs one named step of a pipeline (a command, or a check),
+//!   times it, and stops the pipeline with a clear message when it fails.
+
+pub mod book_check;
+pub mod mdbook;
+pub mod step;
