@@ -1,0 +1,134 @@
+//! Running a parsed [`Command`] against the [`Store`], producing a [`Reply`].
+//!
+//! Everything that can fail for syntax reasons already failed in the
+//! parser; what remains are errors that depend on the data, such as INCR on
+//! a value that is not an integer.
+
+use crate::clock::Clock;
+use crate::command::{COMMANDS, Command, CommandSpec, TimeUnit, spec};
+use crate::error::Error;
+use crate::expiry::Ttl;
+use crate::glob;
+use crate::reply::Reply;
+use crate::store::Store;
+
+// ANCHOR: execute
+/// Executes one command.
+pub fn execute<C: Clock>(store: &mut Store<C>, command: Command) -> Reply {
+    match command {
+        Command::Get { key } => store.get(&key).map_or(Reply::Nil, Reply::Bulk),
+        Command::Set { key, value, condition, ttl } => {
+            if store.set(key, value, condition, ttl) {
+                Reply::ok()
+            } else {
+                Reply::Nil
+            }
+        }
+        Command::Del { keys } => count(keys.iter().filter(|k| store.remove(k))),
+        Command::Exists { keys } => count(keys.iter().filter(|k| store.contains(k))),
+        Command::IncrBy { key, delta } => match store.incr_by(&key, delta) {
+            Ok(n) => Reply::Integer(n),
+            Err(e) => Reply::error(&e),
+        },
+        Command::Expire { key, amount, unit } => {
+            let (ms, name) = match unit {
+                TimeUnit::Seconds => (amount.checked_mul(1000), "expire"),
+                TimeUnit::Millis => (Some(amount), "pexpire"),
+            };
+            match ms.and_then(|ms| store.expire_in(&key, ms)) {
+                Some(existed) => Reply::Integer(existed.into()),
+                None => Reply::error(&Error::InvalidExpireTime(name.into())),
+            }
+        }
+        Command::Ttl { key, unit } => Reply::Integer(match store.ttl(&key) {
+            Ttl::Missing => -2,
+            Ttl::Persistent => -1,
+            // TTL rounds to the nearest second, as Redis does.
+            Ttl::ExpiresInMs(ms) => match unit {
+                TimeUnit::Seconds => ms.saturating_add(500) as i64 / 1000,
+                TimeUnit::Millis => ms as i64,
+            },
+        }),
+        Command::Persist { key } => Reply::Integer(store.persist(&key).into()),
+        Command::Keys { pattern } => {
+            let mut keys: Vec<Vec<u8>> =
+                store.keys().into_iter().filter(|k| glob::matches(&pattern, k)).collect();
+            // Redis lists keys in hash-table order; we sort, so that the
+            // output is the same on every run.
+            keys.sort_unstable();
+            Reply::Array(keys.into_iter().map(Reply::Bulk).collect())
+        }
+        Command::DbSize => Reply::Integer(store.len() as i64),
+        Command::FlushAll => {
+            store.clear();
+            Reply::ok()
+        }
+        Command::Ping { message: None } => Reply::Simple("PONG".into()),
+        Command::Ping { message: Some(message) } | Command::Echo { message } => {
+            Reply::Bulk(message)
+        }
+        Command::Help { command: None } => Reply::Array(COMMANDS.iter().map(help_line).collect()),
+        Command::Help { command: Some(name) } => match spec(&name) {
+            Some(spec) => help_line(spec),
+            None => {
+                Reply::error(&Error::UnknownCommand(String::from_utf8_lossy(&name).into_owned()))
+            }
+        },
+        Command::Quit => Reply::ok(),
+    }
+}
+// ANCHOR_END: execute
+
+fn count<T>(items: impl Iterator<Item = T>) -> Reply {
+    Reply::Integer(items.count() as i64)
+}
+
+fn help_line(spec: &CommandSpec) -> Reply {
+    let usage = if spec.args.is_empty() {
+        spec.name.to_string()
+    } else {
+        format!("{} {}", spec.name, spec.args)
+    };
+    Reply::Simple(format!("{usage} — {}", spec.summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::command::parse;
+    use crate::tokenizer::tokenize;
+
+    fn run(store: &mut Store<ManualClock>, line: &str) -> Reply {
+        execute(store, parse(tokenize(line.as_bytes()).unwrap()).unwrap())
+    }
+
+    #[test]
+    fn ttl_rounds_to_the_nearest_second() {
+        let clock = ManualClock::default();
+        let mut s = Store::with_clock(clock.clone());
+        run(&mut s, "SET k v PX 10000");
+        // Remaining ms → TTL: 10000 → 10, 9500 → 10, 9499 → 9, 501 → 1, 500 → 1, 499 → 0.
+        for (advance, want) in [(0, 10), (500, 10), (1, 9), (8998, 1), (1, 1), (1, 0)] {
+            clock.advance(advance);
+            assert_eq!(run(&mut s, "TTL k"), Reply::Integer(want), "after +{advance} ms");
+        }
+    }
+
+    #[test]
+    fn expire_overflowing_seconds_names_the_command() {
+        let mut s = Store::with_clock(ManualClock::default());
+        run(&mut s, "SET k v");
+        let reply = run(&mut s, "EXPIRE k 9223372036854775807");
+        assert_eq!(reply, Reply::Error("ERR invalid expire time in 'expire' command".into()));
+    }
+
+    #[test]
+    fn del_and_exists_count_each_argument() {
+        let mut s = Store::with_clock(ManualClock::default());
+        run(&mut s, "SET a 1");
+        run(&mut s, "SET b 2");
+        assert_eq!(run(&mut s, "EXISTS a a b c"), Reply::Integer(3));
+        assert_eq!(run(&mut s, "DEL a a c"), Reply::Integer(1));
+    }
+}

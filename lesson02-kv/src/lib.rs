@@ -1,0 +1,50 @@
+//! # Lesson 2 — A basic key-value store
+//!
+//! An in-memory key-value store in the manner of Redis: a hash map of
+//! binary-safe keys and values, integer commands, keys that expire, glob
+//! patterns, and a small command language with a REPL. It implements
+//! lesson 1's [`KvStore`](lesson01_intro::KvStore) and passes its
+//! conformance suite.
+//!
+//! Read it top-down, in the order a command travels:
+//!
+//! ```text
+//!   "SET k v EX 10"
+//!        │ tokenizer  ─ split into arguments: quotes, escapes
+//!        │ command    ─ parse into a Command: name, arity, options, integers
+//!        │ execute    ─ run it on the Store
+//!        │   store    ─ the hash map, SET/GET/DEL, integers   (integer, glob)
+//!        │   expiry   ─ TTLs, lazy and active expiry           (clock)
+//!        │ reply      ─ the answer, rendered like redis-cli
+//!        ▼ session / repl ─ one line in, one reply out; interactive or piped
+//!   OK
+//! ```
+//!
+//! - [`clock`] — where "now" comes from; a manual clock for tests.
+//! - [`store`] — the [`Store`]: hashbrown map, SET with options, INCRBY.
+//! - [`expiry`] — EXPIRE/TTL/PERSIST; lazy expiry and the active cycle.
+//! - [`integer`] — strict decimal integers in values.
+//! - [`glob`] — KEYS patterns.
+//! - [`tokenizer`], [`command`], [`execute`], [`reply`], [`error`] — the
+//!   command language.
+//! - [`session`], [`repl`] — the loop around it.
+
+pub mod clock;
+pub mod command;
+pub mod error;
+pub mod execute;
+pub mod expiry;
+pub mod glob;
+pub mod integer;
+pub mod repl;
+pub mod reply;
+pub mod session;
+pub mod store;
+pub mod tokenizer;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use command::Command;
+pub use error::Error;
+pub use reply::Reply;
+pub use session::Session;
+pub use store::Store;

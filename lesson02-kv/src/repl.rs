@@ -1,0 +1,106 @@
+//! The read-eval-print loop, in its two modes.
+//!
+//! - **Interactive** (stdin is a terminal): a prompt, line editing and
+//!   history from rustyline.
+//! - **Pipe** (stdin is a file or a pipe): read a line, print its reply,
+//!   flush, repeat; exit at end of input. No prompt, so the output is only
+//!   the replies, one per command, as `redis-cli` prints them in a pipe.
+//!
+//! Both modes hand each line to [`Session::handle_line`].
+
+use std::io::{self, BufRead, Write};
+
+use rustyline::DefaultEditor;
+use rustyline::error::ReadlineError;
+
+use crate::clock::Clock;
+use crate::session::Session;
+
+/// The prompt of the interactive mode.
+pub const PROMPT: &str = "kv> ";
+
+// ANCHOR: pipe
+/// Pipe mode: every line of `input` is a command; each reply is written to
+/// `output` and flushed at once, so a program on the other end of a pipe
+/// sees it before sending the next command. Returns at end of input or QUIT.
+pub fn run_pipe<C: Clock>(
+    session: &mut Session<C>,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> io::Result<()> {
+    // Lines are bytes, not strings: a value may be any bytes.
+    for line in input.split(b'\n') {
+        let mut line = line?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if let Some(reply) = session.handle_line(&line) {
+            writeln!(output, "{}", reply.render())?;
+            output.flush()?;
+        }
+        if session.is_closed() {
+            break;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: pipe
+
+/// Interactive mode: a prompt with line editing and history (kept for the
+/// session only) until QUIT, Ctrl-D or end of input. Ctrl-C clears the line.
+pub fn run_interactive<C: Clock>(session: &mut Session<C>) -> rustyline::Result<()> {
+    let mut editor = DefaultEditor::new()?;
+    println!("lesson02-kv: an in-memory key-value store. Type HELP for commands, QUIT to leave.");
+    loop {
+        match editor.readline(PROMPT) {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    editor.add_history_entry(line.as_str())?;
+                }
+                if let Some(reply) = session.handle_line(line.as_bytes()) {
+                    println!("{}", reply.render());
+                }
+                if session.is_closed() {
+                    return Ok(());
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::Store;
+
+    fn pipe(input: &[u8]) -> String {
+        let mut session = Session::new(Store::with_clock(ManualClock::default()));
+        let mut out = Vec::new();
+        run_pipe(&mut session, input, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn one_reply_per_command_and_none_for_blank_lines() {
+        assert_eq!(pipe(b"SET a 1\n\nINCR a\nGET a\n"), "OK\n(integer) 2\n\"2\"\n");
+    }
+
+    #[test]
+    fn crlf_line_endings_and_a_missing_final_newline() {
+        assert_eq!(pipe(b"SET a 1\r\nGET a"), "OK\n\"1\"\n");
+    }
+
+    #[test]
+    fn quit_stops_reading() {
+        assert_eq!(pipe(b"PING\nQUIT\nPING\n"), "PONG\nOK\n");
+    }
+
+    #[test]
+    fn non_utf8_input_is_just_bytes() {
+        assert_eq!(pipe(b"SET k \xff\xfe\nGET k\n"), "OK\n\"\\xff\\xfe\"\n");
+    }
+}

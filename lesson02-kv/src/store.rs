@@ -1,0 +1,429 @@
+//! The store: a hash map from keys to values, each value with an optional
+//! deadline.
+//!
+//! ```text
+//!   map: hashbrown::HashMap<Vec<u8>, Entry>
+//!   ┌────────────┬─────────────────────────────────────────────┐
+//!   │ b"user:1"  │ Entry { value: b"ada", deadline: None }     │
+//!   │ b"session" │ Entry { value: b"f00d", deadline: Some(─┐) }│
+//!   │ b"hits"    │ Entry { value: b"42", deadline: None }      │
+//!   └────────────┴─────────────────────────────────────────│───┘
+//!                                      Deadline { at_ms, slot }
+//!   expiring: [ b"session", … ]  ◄── slot: where the key sits here
+//! ```
+//!
+//! Keys with a deadline are also listed in `expiring`, so that the active
+//! expiry cycle ([`crate::expiry`]) can pick random keys *that have a TTL*
+//! in O(1) instead of searching the whole map for them. Redis does the same
+//! with its second hash table, `expires`. Each deadline remembers its slot in
+//! `expiring`, so removing a key from the list is a `swap_remove`, O(1).
+//!
+//! Why hashbrown: it is the hash table inside `std::collections::HashMap`,
+//! with a faster default hasher (foldhash instead of SipHash) and an API for
+//! removing entries we already looked up. SipHash resists attackers who
+//! choose keys to collide; NB: a server facing untrusted clients should keep
+//! a keyed hasher, which foldhash's random per-process seed gives us.
+
+use std::convert::Infallible;
+
+use hashbrown::HashMap;
+use lesson01_intro::{KeyRange, KeyValue, KvStore};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::integer;
+
+// ANCHOR: entry
+/// A value and, if it has a time to live, when it dies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) value: Vec<u8>,
+    pub(crate) deadline: Option<Deadline>,
+}
+
+/// When a key expires, and where it is listed in `Store::expiring`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    /// Milliseconds since the Unix epoch; the key is gone from this instant on.
+    pub(crate) at_ms: u64,
+    /// Index of the key in `Store::expiring`.
+    pub(crate) slot: usize,
+}
+
+/// An in-memory key-value store with expiry, like a single Redis database.
+pub struct Store<C: Clock = SystemClock> {
+    /// Every key, live or expired-but-not-yet-removed.
+    pub(crate) map: HashMap<Vec<u8>, Entry>,
+    /// The keys that have a deadline, in no particular order.
+    pub(crate) expiring: Vec<Vec<u8>>,
+    /// Where "now" comes from.
+    pub(crate) clock: C,
+    /// State of the random generator that samples `expiring`.
+    pub(crate) rng: u64,
+    /// When the periodic expiry cycle last ran.
+    pub(crate) last_cycle_ms: u64,
+    /// Counters for INFO-style reporting and for tests.
+    pub(crate) stats: ExpiryStats,
+}
+// ANCHOR_END: entry
+
+/// How many keys expired, and how.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryStats {
+    /// Keys removed because a read found them expired.
+    pub lazy: u64,
+    /// Keys removed by the active expiry cycle.
+    pub active: u64,
+    /// Times the active expiry cycle ran.
+    pub cycles: u64,
+}
+
+/// What `SET` should do when the key exists or not (`NX` / `XX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetCondition {
+    /// `NX`: only set a key that does not exist.
+    IfAbsent,
+    /// `XX`: only set a key that already exists.
+    IfPresent,
+}
+
+/// What `SET` does with the key's time to live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetTtl {
+    /// No option: the key's old TTL, if any, is cleared.
+    Clear,
+    /// `KEEPTTL`: keep the old TTL.
+    Keep,
+    /// `EX` / `PX`: expire this many milliseconds from now.
+    ExpireInMs(u64),
+}
+
+impl Store<SystemClock> {
+    /// An empty store on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(SystemClock)
+    }
+}
+
+impl Default for Store<SystemClock> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: Clock> Store<C> {
+    /// An empty store that reads the time from `clock`.
+    pub fn with_clock(clock: C) -> Self {
+        let now = clock.now_ms();
+        Self {
+            map: HashMap::new(),
+            expiring: Vec::new(),
+            clock,
+            rng: 0x2545_F491_4F6C_DD1D,
+            last_cycle_ms: now,
+            stats: ExpiryStats::default(),
+        }
+    }
+
+    /// The clock the store reads.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The expiry counters.
+    pub fn expiry_stats(&self) -> ExpiryStats {
+        self.stats
+    }
+
+    // ANCHOR: get
+    /// The value of `key`, unless it is missing or expired.
+    ///
+    /// This is **lazy expiry**: a read that finds an expired key removes it
+    /// and answers as if it was never there. So an expired key is never
+    /// returned, whether or not the active cycle has run. The clock is read
+    /// only for keys that have a deadline, so plain keys cost one lookup.
+    pub fn get(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        match self.map.get(key) {
+            None => return None,
+            Some(entry) => match entry.deadline {
+                Some(deadline) if deadline.at_ms <= self.clock.now_ms() => {}
+                _ => return Some(entry.value.clone()),
+            },
+        }
+        self.remove_entry(key);
+        self.stats.lazy += 1;
+        None
+    }
+    // ANCHOR_END: get
+
+    /// Whether `key` exists (and has not expired).
+    pub fn contains(&mut self, key: &[u8]) -> bool {
+        !self.expire_if_due(key) && self.map.contains_key(key)
+    }
+
+    // ANCHOR: set
+    /// `SET key value [NX|XX] [EX s|PX ms|KEEPTTL]`. Returns whether the
+    /// value was stored: `NX` on an existing key, or `XX` on a missing one,
+    /// stores nothing.
+    pub fn set(
+        &mut self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        condition: Option<SetCondition>,
+        ttl: SetTtl,
+    ) -> bool {
+        // The common case, a plain SET, is one hash-table operation: the old
+        // entry is replaced whatever it was, expired or not.
+        if condition.is_none() && ttl == SetTtl::Clear {
+            if let Some(Entry { deadline: Some(old), .. }) =
+                self.map.insert(key, Entry { value, deadline: None })
+            {
+                self.unlist(old.slot);
+            }
+            return true;
+        }
+        let exists = self.contains(&key); // removes the key if it has expired
+        match condition {
+            Some(SetCondition::IfAbsent) if exists => return false,
+            Some(SetCondition::IfPresent) if !exists => return false,
+            _ => {}
+        }
+        let old_deadline = self.map.get(&key).and_then(|e| e.deadline);
+        let deadline = match ttl {
+            SetTtl::Keep => old_deadline,
+            SetTtl::Clear => {
+                if let Some(old) = old_deadline {
+                    self.unlist(old.slot);
+                }
+                None
+            }
+            SetTtl::ExpireInMs(ms) => {
+                let at_ms = self.clock.now_ms().saturating_add(ms);
+                let slot = match old_deadline {
+                    Some(old) => old.slot,
+                    None => self.list(key.clone()),
+                };
+                Some(Deadline { at_ms, slot })
+            }
+        };
+        self.map.insert(key, Entry { value, deadline });
+        true
+    }
+    // ANCHOR_END: set
+
+    /// Removes `key`. Returns whether it existed: an expired key did not,
+    /// though it is removed all the same.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        let Some(entry) = self.map.remove(key) else { return false };
+        let Some(deadline) = entry.deadline else { return true };
+        self.unlist(deadline.slot);
+        let expired = deadline.at_ms <= self.clock.now_ms();
+        if expired {
+            self.stats.lazy += 1;
+        }
+        !expired
+    }
+
+    // ANCHOR: incr
+    /// `INCRBY key delta`: adds `delta` to the integer stored at `key` (a
+    /// missing key counts as 0) and returns the new value. Keeps the TTL.
+    pub fn incr_by(&mut self, key: &[u8], delta: i64) -> Result<i64> {
+        let current = match self.get(key) {
+            Some(bytes) => integer::parse(&bytes).ok_or(Error::NotAnInteger)?,
+            None => 0,
+        };
+        let next = current.checked_add(delta).ok_or(Error::Overflow)?;
+        let value = next.to_string().into_bytes();
+        match self.map.get_mut(key) {
+            Some(entry) => entry.value = value,
+            None => {
+                self.map.insert(key.to_vec(), Entry { value, deadline: None });
+            }
+        }
+        Ok(next)
+    }
+    // ANCHOR_END: incr
+
+    /// The live keys, in no particular order. Removes the expired ones it meets.
+    pub fn keys(&mut self) -> Vec<Vec<u8>> {
+        self.purge_expired();
+        self.map.keys().cloned().collect()
+    }
+
+    /// The number of live keys. Removes expired keys first, so the count is
+    /// exact. NB: Redis's DBSIZE is O(1) and may count keys that have
+    /// expired but that nobody has removed yet; ours costs O(keys with a TTL).
+    pub fn len(&mut self) -> usize {
+        self.purge_expired();
+        self.map.len()
+    }
+
+    /// Whether the store holds no live keys.
+    pub fn is_empty(&mut self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.expiring.clear();
+    }
+
+    /// Removes `key` and unlists its deadline. Returns the entry.
+    pub(crate) fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
+        let entry = self.map.remove(key)?;
+        if let Some(deadline) = entry.deadline {
+            self.unlist(deadline.slot);
+        }
+        Some(entry)
+    }
+
+    /// Adds `key` to `expiring`; returns its slot.
+    pub(crate) fn list(&mut self, key: Vec<u8>) -> usize {
+        self.expiring.push(key);
+        self.expiring.len() - 1
+    }
+
+    /// Removes slot `slot` from `expiring` by moving the last key into it,
+    /// and tells that key's deadline about its new slot.
+    pub(crate) fn unlist(&mut self, slot: usize) {
+        self.expiring.swap_remove(slot);
+        if let Some(moved) = self.expiring.get(slot) {
+            let entry = self.map.get_mut(moved).expect("every listed key is in the map");
+            if let Some(deadline) = entry.deadline.as_mut() {
+                deadline.slot = slot;
+            }
+        }
+    }
+}
+
+// ANCHOR: kvstore
+/// The store is a lesson-1 engine: it passes the conformance suite.
+/// The trait knows nothing of TTLs, so `set` here is a plain SET, which
+/// clears any TTL the key had.
+impl<C: Clock> KvStore for Store<C> {
+    type Error = Infallible;
+
+    fn get(&mut self, key: &[u8]) -> std::result::Result<Option<Vec<u8>>, Infallible> {
+        Ok(Store::get(self, key))
+    }
+
+    fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> std::result::Result<(), Infallible> {
+        Store::set(self, key, value, None, SetTtl::Clear);
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &[u8]) -> std::result::Result<bool, Infallible> {
+        Ok(self.remove(key))
+    }
+
+    fn scan(&mut self, range: KeyRange) -> std::result::Result<Vec<KeyValue>, Infallible> {
+        self.purge_expired();
+        let mut pairs: Vec<KeyValue> = self
+            .map
+            .iter()
+            .filter(|(k, _)| range.contains(k))
+            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .collect();
+        // A hash map has no order: sorting is the price of a scan.
+        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(pairs)
+    }
+
+    fn len(&mut self) -> std::result::Result<usize, Infallible> {
+        Ok(Store::len(self))
+    }
+}
+// ANCHOR_END: kvstore
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn store() -> (Store<ManualClock>, ManualClock) {
+        let clock = ManualClock::default();
+        (Store::with_clock(clock.clone()), clock)
+    }
+
+    #[test]
+    fn set_conditions_nx_and_xx() {
+        let (mut s, _) = store();
+        assert!(!s.set(b"k".to_vec(), b"1".to_vec(), Some(SetCondition::IfPresent), SetTtl::Clear));
+        assert_eq!(s.get(b"k"), None);
+        assert!(s.set(b"k".to_vec(), b"1".to_vec(), Some(SetCondition::IfAbsent), SetTtl::Clear));
+        assert!(!s.set(b"k".to_vec(), b"2".to_vec(), Some(SetCondition::IfAbsent), SetTtl::Clear));
+        assert_eq!(s.get(b"k"), Some(b"1".to_vec()));
+        assert!(s.set(b"k".to_vec(), b"3".to_vec(), Some(SetCondition::IfPresent), SetTtl::Clear));
+        assert_eq!(s.get(b"k"), Some(b"3".to_vec()));
+    }
+
+    #[test]
+    fn plain_set_clears_the_ttl_and_keepttl_keeps_it() {
+        let (mut s, clock) = store();
+        s.set(b"k".to_vec(), b"1".to_vec(), None, SetTtl::ExpireInMs(1000));
+        s.set(b"k".to_vec(), b"2".to_vec(), None, SetTtl::Keep);
+        clock.advance(1000);
+        assert_eq!(s.get(b"k"), None, "KEEPTTL kept the deadline");
+        s.set(b"k".to_vec(), b"1".to_vec(), None, SetTtl::ExpireInMs(1000));
+        s.set(b"k".to_vec(), b"2".to_vec(), None, SetTtl::Clear);
+        clock.advance(5000);
+        assert_eq!(s.get(b"k"), Some(b"2".to_vec()));
+        assert!(s.expiring.is_empty());
+    }
+
+    #[test]
+    fn nx_treats_an_expired_key_as_absent() {
+        let (mut s, clock) = store();
+        s.set(b"k".to_vec(), b"old".to_vec(), None, SetTtl::ExpireInMs(10));
+        clock.advance(10);
+        assert!(s.set(b"k".to_vec(), b"new".to_vec(), Some(SetCondition::IfAbsent), SetTtl::Clear));
+        assert_eq!(s.get(b"k"), Some(b"new".to_vec()));
+    }
+
+    #[test]
+    fn incr_by_counts_from_zero_and_rejects_non_integers() {
+        let (mut s, _) = store();
+        assert_eq!(s.incr_by(b"n", 5), Ok(5));
+        assert_eq!(s.incr_by(b"n", -7), Ok(-2));
+        assert_eq!(s.get(b"n"), Some(b"-2".to_vec()));
+        s.set(b"t".to_vec(), b"ten".to_vec(), None, SetTtl::Clear);
+        assert_eq!(s.incr_by(b"t", 1), Err(Error::NotAnInteger));
+        assert_eq!(s.get(b"t"), Some(b"ten".to_vec()), "a failed INCR changes nothing");
+    }
+
+    #[test]
+    fn incr_by_detects_overflow_and_keeps_the_value() {
+        let (mut s, _) = store();
+        s.set(b"n".to_vec(), i64::MAX.to_string().into_bytes(), None, SetTtl::Clear);
+        assert_eq!(s.incr_by(b"n", 1), Err(Error::Overflow));
+        assert_eq!(s.get(b"n"), Some(i64::MAX.to_string().into_bytes()));
+        s.set(b"m".to_vec(), i64::MIN.to_string().into_bytes(), None, SetTtl::Clear);
+        assert_eq!(s.incr_by(b"m", -1), Err(Error::Overflow));
+    }
+
+    #[test]
+    fn incr_keeps_the_ttl() {
+        let (mut s, clock) = store();
+        s.set(b"n".to_vec(), b"1".to_vec(), None, SetTtl::ExpireInMs(100));
+        assert_eq!(s.incr_by(b"n", 1), Ok(2));
+        clock.advance(100);
+        assert_eq!(s.get(b"n"), None);
+    }
+
+    #[test]
+    fn slots_stay_consistent_through_removals() {
+        let (mut s, _) = store();
+        for i in 0..10u8 {
+            s.set(vec![i], vec![i], None, SetTtl::ExpireInMs(1000 + u64::from(i)));
+        }
+        for i in [0u8, 5, 9, 3] {
+            assert!(s.remove(&[i]));
+        }
+        s.set(vec![7], b"x".to_vec(), None, SetTtl::Clear);
+        assert_eq!(s.expiring.len(), 5);
+        for (slot, key) in s.expiring.iter().enumerate() {
+            assert_eq!(s.map[key].deadline.map(|d| d.slot), Some(slot), "key {key:?}");
+        }
+    }
+}
