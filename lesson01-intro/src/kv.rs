@@ -105,6 +105,7 @@ impl KeyRange {
     /// byte incremented; trailing `0xff` bytes cannot be incremented, so they
     /// are dropped first, and a prefix of only `0xff`s has no end at all.
     pub fn prefix(prefix: &[u8]) -> Self {
+        // exercise 1.2: begin
         let mut end = prefix.to_vec();
         while end.last() == Some(&0xff) {
             end.pop();
@@ -117,6 +118,7 @@ impl KeyRange {
             None => Bound::Unbounded,
         };
         Self { start: Bound::Included(prefix.to_vec()), end }
+        // exercise 1.2: end
     }
 
     /// Returns whether `key` lies in the range.

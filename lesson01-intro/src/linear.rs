@@ -33,7 +33,9 @@ impl LinearStore {
 
     /// Returns the index of `key` in `pairs`, by comparing with every key.
     fn position(&self, key: &[u8]) -> Option<usize> {
+        // exercise 1.1: begin
         self.pairs.iter().position(|(k, _)| k.as_slice() == key)
+        // exercise 1.1: end
     }
 }
 
@@ -47,17 +49,21 @@ impl KvStore for LinearStore {
     }
 
     fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), Infallible> {
+        // exercise 1.1: begin
         match self.position(&key) {
             Some(i) => self.pairs[i].1 = value,
             None => self.pairs.push((key, value)),
         }
         Ok(())
+        // exercise 1.1: end
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<bool, Infallible> {
+        // exercise 1.1: begin
         // Order does not matter, so fill the hole with the last pair: O(1)
         // after the O(n) search, instead of shifting everything after it.
         Ok(self.position(key).map(|i| self.pairs.swap_remove(i)).is_some())
+        // exercise 1.1: end
     }
 
     fn scan(&mut self, range: KeyRange) -> Result<Vec<KeyValue>, Infallible> {

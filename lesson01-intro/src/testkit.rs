@@ -134,8 +134,10 @@ impl<S: KvStore> Suite<S> {
         self.cases = cases;
         self
     }
-    // ANCHOR_END: suite
+}
+// ANCHOR_END: suite
 
+impl<S: KvStore> Suite<S> {
     /// Opens a fresh, empty store.
     pub fn open(&self) -> S {
         (self.open)()
@@ -186,7 +188,6 @@ impl<S: KvStore> Suite<S> {
             }
             Ok(())
         });
-        // ANCHOR_END: check_model
 
         match result {
             Ok(()) => {}
@@ -201,6 +202,7 @@ impl<S: KvStore> Suite<S> {
             Err(TestError::Abort(reason)) => panic!("conformance aborted: {reason}"),
         }
     }
+    // ANCHOR_END: check_model
 }
 
 fn fail(step: usize, op: &Op, what: impl std::fmt::Display) -> TestCaseError {

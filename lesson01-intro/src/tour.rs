@@ -57,7 +57,8 @@ pub const FAMILIES: &[Family] = &[
         name: "search",
         systems: "Elasticsearch, OpenSearch, Solr",
         model: "an inverted index from every word of title, author and blurb to book ids",
-        query: r#"GET books/_search { "query": { "match": { "_all": "le guin" } } }"#,
+        query: "GET books/_search { \"query\": { \"multi_match\": { \"query\": \"Ursula K. Le Guin\", \
+                \"fields\": [\"title\", \"author\", \"blurb\"], \"operator\": \"and\" } } }",
         answer: zoo::search::books_by,
         wins_when: "people type words, not keys: full-text queries, relevance ranking, facets",
     },

@@ -1,4 +1,4 @@
-//! Errors of the command language, worded like Redis's so that a Redis user
+//! Errors of the command language, worded after Redis's so that a Redis user
 //! recognises them, and so that Redis clients (lesson 5) can parse them.
 //!
 //! Every error becomes an error reply (`(error) ERR …`); none ends a session.

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::expiry::Ttl;
 use crate::glob;
 use crate::reply::Reply;
-use crate::store::Store;
+use crate::store::{SetTtl, Store};
 
 // ANCHOR: execute
 /// Executes one command.
@@ -18,11 +18,14 @@ pub fn execute<C: Clock>(store: &mut Store<C>, command: Command) -> Reply {
     match command {
         Command::Get { key } => store.get(&key).map_or(Reply::Nil, Reply::Bulk),
         Command::Set { key, value, condition, ttl } => {
-            if store.set(key, value, condition, ttl) {
-                Reply::ok()
-            } else {
-                Reply::Nil
+            // A deadline must fit in a timestamp, as for EXPIRE.
+            if let SetTtl::ExpireInMs(ms) = ttl {
+                let at_ms = store.clock().now_ms().checked_add(ms);
+                if at_ms.is_none_or(|at| at >= i64::MAX as u64) {
+                    return Reply::error(&Error::InvalidExpireTime("set".into()));
+                }
             }
+            if store.set(key, value, condition, ttl) { Reply::ok() } else { Reply::Nil }
         }
         Command::Del { keys } => count(keys.iter().filter(|k| store.remove(k))),
         Command::Exists { keys } => count(keys.iter().filter(|k| store.contains(k))),
@@ -45,7 +48,7 @@ pub fn execute<C: Clock>(store: &mut Store<C>, command: Command) -> Reply {
             Ttl::Persistent => -1,
             // TTL rounds to the nearest second, as Redis does.
             Ttl::ExpiresInMs(ms) => match unit {
-                TimeUnit::Seconds => ms.saturating_add(500) as i64 / 1000,
+                TimeUnit::Seconds => (ms / 1000 + u64::from(ms % 1000 >= 500)) as i64,
                 TimeUnit::Millis => ms as i64,
             },
         }),
@@ -121,6 +124,16 @@ mod tests {
         run(&mut s, "SET k v");
         let reply = run(&mut s, "EXPIRE k 9223372036854775807");
         assert_eq!(reply, Reply::Error("ERR invalid expire time in 'expire' command".into()));
+    }
+
+    #[test]
+    fn set_with_a_deadline_past_the_timestamp_range_is_refused() {
+        let mut s = Store::with_clock(ManualClock::default());
+        let reply = run(&mut s, "SET k v PX 9223372036854775807");
+        assert_eq!(reply, Reply::Error("ERR invalid expire time in 'set' command".into()));
+        assert_eq!(run(&mut s, "EXISTS k"), Reply::Integer(0));
+        run(&mut s, "SET k v PX 9000000000000000000");
+        assert!(matches!(run(&mut s, "TTL k"), Reply::Integer(n) if n > 0));
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! by rounds, which keeps tests deterministic.
 
 use crate::clock::Clock;
-use crate::store::{Deadline, Store};
+use crate::store::Store;
 
 /// Keys sampled per round of the active cycle (Redis: 20).
 pub const SAMPLE_SIZE: usize = 20;
@@ -49,18 +49,17 @@ pub enum Ttl {
 }
 
 impl<C: Clock> Store<C> {
+    // ANCHOR: due
     /// Removes `key` if its deadline has passed. Returns whether it did.
     pub(crate) fn expire_if_due(&mut self, key: &[u8]) -> bool {
-        let due = match self.map.get(key).and_then(|e| e.deadline) {
-            Some(deadline) => deadline.at_ms <= self.clock.now_ms(),
-            None => false,
-        };
+        let due = self.deadline(key).is_some_and(|at_ms| at_ms <= self.clock.now_ms());
         if due {
             self.remove_entry(key);
             self.stats.lazy += 1;
         }
         due
     }
+    // ANCHOR_END: due
 
     // ANCHOR: expire
     /// `PEXPIRE key ms`: the key expires `ms` milliseconds from now. Returns
@@ -76,13 +75,9 @@ impl<C: Clock> Store<C> {
             self.remove_entry(key);
             return Some(true);
         }
-        let current = self.map.get(key).and_then(|e| e.deadline);
-        let slot = match current {
-            Some(deadline) => deadline.slot,
-            None => self.list(key.to_vec()),
-        };
-        let entry = self.map.get_mut(key).expect("checked above");
-        entry.deadline = Some(Deadline { at_ms, slot });
+        let slot = self.map.get(key).and_then(|e| e.ttl_slot);
+        let slot = self.list_or_update(key, slot, at_ms);
+        self.map.get_mut(key).expect("checked above").ttl_slot = Some(slot);
         Some(true)
     }
     // ANCHOR_END: expire
@@ -92,9 +87,9 @@ impl<C: Clock> Store<C> {
         if !self.contains(key) {
             return Ttl::Missing;
         }
-        match self.map.get(key).and_then(|e| e.deadline) {
+        match self.deadline(key) {
             None => Ttl::Persistent,
-            Some(deadline) => Ttl::ExpiresInMs(deadline.at_ms - self.clock.now_ms()),
+            Some(at_ms) => Ttl::ExpiresInMs(at_ms - self.clock.now_ms()),
         }
     }
 
@@ -104,9 +99,9 @@ impl<C: Clock> Store<C> {
             return false;
         }
         let entry = self.map.get_mut(key).expect("checked above");
-        match entry.deadline.take() {
-            Some(deadline) => {
-                self.unlist(deadline.slot);
+        match entry.ttl_slot.take() {
+            Some(slot) => {
+                self.unlist(slot);
                 true
             }
             None => false,
@@ -118,6 +113,7 @@ impl<C: Clock> Store<C> {
     /// expired ones, repeat while more than a quarter of a sample was
     /// expired. Returns how many keys it deleted.
     pub fn active_expire_cycle(&mut self) -> usize {
+        // exercise 2.4: begin
         let now = self.clock.now_ms();
         let mut deleted = 0;
         for _ in 0..MAX_ROUNDS {
@@ -131,10 +127,8 @@ impl<C: Clock> Store<C> {
                     break;
                 }
                 let slot = self.random_below(self.expiring.len());
-                let key = &self.expiring[slot];
-                let deadline = self.map[key].deadline.expect("listed keys have a deadline");
-                if deadline.at_ms <= now {
-                    let key = key.clone();
+                if self.expiring[slot].at_ms <= now {
+                    let key = self.expiring[slot].key.clone();
                     self.remove_entry(&key);
                     expired += 1;
                 }
@@ -148,6 +142,7 @@ impl<C: Clock> Store<C> {
         self.stats.cycles += 1;
         self.last_cycle_ms = now;
         deleted
+        // exercise 2.4: end
     }
     // ANCHOR_END: active
 
@@ -168,9 +163,8 @@ impl<C: Clock> Store<C> {
         let now = self.clock.now_ms();
         let mut slot = 0;
         while slot < self.expiring.len() {
-            let key = &self.expiring[slot];
-            if self.map[key].deadline.is_some_and(|d| d.at_ms <= now) {
-                let key = key.clone();
+            if self.expiring[slot].at_ms <= now {
+                let key = self.expiring[slot].key.clone();
                 // Moves the last key into `slot`: look at the same slot again.
                 self.remove_entry(&key);
                 self.stats.lazy += 1;

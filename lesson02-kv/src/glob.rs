@@ -101,6 +101,7 @@ fn class(body: &[u8]) -> Option<(Token, usize)> {
 // ANCHOR: matches
 /// Whether `text` matches the glob `pattern`.
 pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
+    // exercise 2.3: begin
     let tokens = tokenize(pattern);
     let (mut t, mut p) = (0, 0); // position in text, in tokens
     // After the last star seen: the token after it, and where in the text
@@ -129,6 +130,7 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     }
     // The text is used up: what remains of the pattern must be stars.
     tokens[p..].iter().all(|token| *token == Token::Star)
+    // exercise 2.3: end
 }
 // ANCHOR_END: matches
 

@@ -9,6 +9,7 @@
 // ANCHOR: parse
 /// Parses `bytes` as a 64-bit decimal integer in canonical form, or `None`.
 pub fn parse(bytes: &[u8]) -> Option<i64> {
+    // exercise 2.1: begin
     let (negative, digits) = match bytes {
         [b'-', rest @ ..] => (true, rest),
         _ => (false, bytes),
@@ -28,6 +29,7 @@ pub fn parse(bytes: &[u8]) -> Option<i64> {
         n = n.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
     }
     if negative { Some(n) } else { n.checked_neg() }
+    // exercise 2.1: end
 }
 // ANCHOR_END: parse
 

@@ -68,7 +68,6 @@ impl Reply {
             }
         }
     }
-    // ANCHOR_END: render
 }
 
 /// Quotes bytes as redis-cli does: printable ASCII as is, `"` and `\`
@@ -93,6 +92,7 @@ pub fn quote(bytes: &[u8]) -> String {
     out.push('"');
     out
 }
+// ANCHOR_END: render
 
 #[cfg(test)]
 mod tests {

@@ -52,8 +52,10 @@ impl<C: Clock> Session<C> {
         }
         Some(execute(&mut self.store, command))
     }
-    // ANCHOR_END: session
+}
+// ANCHOR_END: session
 
+impl<C: Clock> Session<C> {
     /// Whether QUIT ended the session.
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -89,6 +91,19 @@ mod tests {
         line.resize(MAX_LINE_BYTES + 1, b'x');
         assert!(matches!(s.handle_line(&line), Some(Reply::Error(e)) if e.contains("longer than")));
         assert_eq!(s.store().len(), 0);
+    }
+
+    #[test]
+    fn a_key_that_dies_between_cycles_is_removed_lazily() {
+        // The scenario of the expiry transcript's "flash" key.
+        let clock = ManualClock::default();
+        let mut s = Session::new(Store::with_clock(clock.clone()));
+        clock.advance(100);
+        s.handle_line(b"SET flash x PX 50"); // a cycle runs just before this SET
+        clock.advance(50);
+        assert_eq!(s.handle_line(b"GET flash"), Some(Reply::Nil));
+        let stats = s.store().expiry_stats();
+        assert_eq!((stats.lazy, stats.active), (1, 0));
     }
 
     #[test]

@@ -60,6 +60,7 @@ fn after_closing_quote(line: &[u8], i: usize) -> Result<usize> {
 /// A `"…"` argument starting after the opening quote. Returns the bytes and
 /// where the next argument may start.
 fn double_quoted(line: &[u8], mut i: usize) -> Result<(Vec<u8>, usize)> {
+    // exercise 2.2: begin
     let mut arg = Vec::new();
     loop {
         match line.get(i) {
@@ -91,6 +92,7 @@ fn double_quoted(line: &[u8], mut i: usize) -> Result<(Vec<u8>, usize)> {
             }
         }
     }
+    // exercise 2.2: end
 }
 // ANCHOR_END: double_quoted
 

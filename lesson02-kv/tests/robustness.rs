@@ -4,6 +4,7 @@
 use lesson02_kv::command::{COMMANDS, parse};
 use lesson02_kv::{ManualClock, Reply, Session, Store};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 
 fn session() -> Session<ManualClock> {
     Session::new(Store::with_clock(ManualClock::default()))
@@ -37,17 +38,34 @@ fn commandish_line() -> impl Strategy<Value = String> {
     })
 }
 
+/// A blank line gets no reply; any other line gets one, and an error reply
+/// is a Redis-style `ERR …` line.
+fn check_reply(line: &[u8], reply: Option<Reply>) -> Result<(), TestCaseError> {
+    let blank = line.iter().all(u8::is_ascii_whitespace);
+    prop_assert_eq!(
+        reply.is_none(),
+        blank,
+        "line {:?} got {:?}",
+        String::from_utf8_lossy(line),
+        reply
+    );
+    if let Some(Reply::Error(e)) = reply {
+        prop_assert!(e.starts_with("ERR "), "{}", e);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn any_text_gets_a_reply_not_a_panic(line in "\\PC{0,40}") {
-        let _ = session().handle_line(line.as_bytes());
+        check_reply(line.as_bytes(), session().handle_line(line.as_bytes()))?;
     }
 
     #[test]
     fn any_bytes_get_a_reply_not_a_panic(line in prop::collection::vec(any::<u8>(), 0..64)) {
-        let _ = session().handle_line(&line);
+        check_reply(&line, session().handle_line(&line))?;
     }
 
     #[test]

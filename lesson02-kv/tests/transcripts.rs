@@ -4,7 +4,7 @@
 //!
 //! Script lines:
 //! - a command, printed after the `kv> ` prompt, followed by its reply;
-//! - `# comment`, printed as is;
+//! - `# comment`, printed as is (an annotation, not something to type);
 //! - `@sleep MS`, which moves the manual clock forward (the REPL has no such
 //!   command; in real life, time just passes).
 
@@ -92,9 +92,15 @@ const EXPIRY: &str = r#"
     TTL session:ada
     GET session:ada
     @sleep 5500
-    # Its deadline has passed: lazy expiry hides it on the next read.
+    # Its deadline has passed. The active cycle, which runs before a command
+    # when 100 ms have passed since the last one, removes it before GET runs.
     GET session:ada
     TTL session:ada
+    # Lazy expiry: this key dies 50 ms after SET, too soon for another
+    # active cycle, so it is GET that finds it expired and removes it.
+    SET flash "gone soon" PX 50
+    @sleep 50
+    GET flash
     SET cache:page "<html>" PX 1500
     PEXPIRE cache:page 60000
     TTL cache:page

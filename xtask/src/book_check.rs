@@ -413,7 +413,7 @@ impl HeadingCache {
 /// The ids mdBook gives a chapter's headings: an explicit `{#id}`, or the
 /// heading text lower-cased, spaces to dashes, punctuation dropped, with
 /// `-1`, `-2`, … appended to repeats.
-fn heading_ids(text: &str) -> BTreeSet<String> {
+pub fn heading_ids(text: &str) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut current: Option<(Option<String>, String)> = None;
@@ -446,7 +446,9 @@ fn heading_ids(text: &str) -> BTreeSet<String> {
     ids
 }
 
-fn normalize_id(title: &str) -> String {
+/// A heading's id as mdBook makes it: lower case, spaces to dashes,
+/// punctuation dropped.
+pub fn normalize_id(title: &str) -> String {
     title
         .trim()
         .chars()

@@ -5,6 +5,8 @@
 //!   cargo x book          install the pinned mdBook if needed, build and serve the book
 //!   cargo x book --build  only build it, into book/book
 //!   cargo x check-book    the book's drift check alone
+//!   cargo x starter DIR   a student copy of the workspace, exercises blanked
+//!   cargo x exercises [N] check the exercises (of lesson N), one line each
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::book_check::{self, Finding};
+use xtask::exercises::{self, book_page, manifest::Manifest, proof, starter};
 use xtask::mdbook;
 use xtask::step::{StepFailed, command, run_step};
 
@@ -36,8 +39,27 @@ enum Cmd {
         #[arg(long, conflicts_with = "build")]
         open: bool,
     },
-    /// Check that the book matches the code: includes, anchors, snapshots, links.
+    /// Check that the book matches the code: includes, anchors, snapshots, links, exercises.
     CheckBook,
+    /// Write a student copy of the workspace to DIR, with the exercises replaced by todo!().
+    Starter {
+        /// Where to write it (must not exist, or be empty).
+        dir: PathBuf,
+        /// Blank only this lesson's exercises; the other lessons stay solved.
+        #[arg(long)]
+        lesson: Option<u32>,
+    },
+    /// Check the exercises (of one lesson): run their tests, one line per exercise.
+    Exercises {
+        /// Only this lesson's exercises.
+        lesson: Option<u32>,
+        /// Show the next hint for exercise ID (for example 2.1) instead.
+        #[arg(long, value_name = "ID", conflicts_with = "write_book")]
+        hint: Option<String>,
+        /// Regenerate the book's exercise pages from exercises.toml instead.
+        #[arg(long)]
+        write_book: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,6 +69,20 @@ fn main() -> ExitCode {
         Cmd::Book { build: true, .. } => run_step("book build", || mdbook::build(&root)),
         Cmd::Book { build: false, open } => run_step("book serve", || mdbook::serve(&root, open)),
         Cmd::CheckBook => run_step("book drift check", || check_book(&root)),
+        Cmd::Starter { dir, lesson } => run_step("starter", || starter(&root, &dir, lesson)),
+        Cmd::Exercises { hint: Some(id), .. } => {
+            run_step("hint", || exercises::next_hint(&root, &Manifest::load(&root)?, &id))
+        }
+        Cmd::Exercises { write_book: true, .. } => {
+            run_step("write the book's exercise pages", || write_book(&root))
+        }
+        Cmd::Exercises { lesson, .. } => run_step("exercises", || {
+            if exercises::report(&root, &Manifest::load(&root)?, lesson)? {
+                Ok(())
+            } else {
+                Err("not every exercise passes yet".into())
+            }
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,6 +110,7 @@ fn ci(root: &Path) -> Result<(), StepFailed> {
         command(root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
     })?;
     run_step("test (cargo test --workspace)", || command(root, "cargo", &["test", "--workspace"]))?;
+    run_step("exercise proof", || proof::prove(root, &Manifest::load(root)?))?;
     run_step("book build (mdbook build book)", || mdbook::build(root))?;
     run_step("book drift check", || check_book(root))?;
     println!("\nci: all steps passed in {:.0}s", start.elapsed().as_secs_f64());
@@ -93,14 +130,48 @@ fn check_book(root: &Path) -> Result<(), String> {
             "(book/book not built yet: skipping the rendered-page check; `cargo x book --build` builds it)"
         );
     }
-    for finding in &findings {
-        println!("book/{finding}");
+    let mut problems: Vec<String> = findings.iter().map(|f| format!("book/{f}")).collect();
+    match Manifest::load(root) {
+        Ok(manifest) => problems.extend(exercises::check_consistency(root, &manifest)),
+        Err(e) => problems.push(e),
     }
-    match findings.len() {
+    for problem in &problems {
+        println!("{problem}");
+    }
+    match problems.len() {
         0 => {
             println!("the book matches the code");
             Ok(())
         }
         n => Err(format!("{n} problem(s) in the book, listed above")),
     }
+}
+
+fn starter(root: &Path, dir: &Path, lesson: Option<u32>) -> Result<(), String> {
+    let manifest = Manifest::load(root)?;
+    let summary = starter::generate(root, dir, &manifest, lesson)?;
+    println!(
+        "wrote {} files to {}, with {} exercises blanked ({}) in {} files",
+        summary.files,
+        dir.display(),
+        summary.exercises.len(),
+        summary.exercises.join(", "),
+        summary.blanked_files.len()
+    );
+    println!(
+        "next: cd {} && cargo x exercises{}",
+        dir.display(),
+        lesson.map(|l| format!(" {l}")).unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn write_book(root: &Path) -> Result<(), String> {
+    let manifest = Manifest::load(root)?;
+    for (path, text) in book_page::pages(&manifest) {
+        let full = root.join("book/src").join(&path);
+        std::fs::write(&full, text).map_err(|e| format!("{}: {e}", full.display()))?;
+        println!("wrote book/src/{}", path.display());
+    }
+    Ok(())
 }

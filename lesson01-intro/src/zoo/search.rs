@@ -27,6 +27,7 @@ pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
 
 /// An inverted index: word → the ids of the books that contain it.
 pub fn inverted_index() -> BTreeMap<String, BTreeSet<u32>> {
+    // exercise 1.3: begin
     let mut index: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
     for book in BOOKS {
         let name = author(book.author_id).map_or("", |a| a.name);
@@ -35,18 +36,22 @@ pub fn inverted_index() -> BTreeMap<String, BTreeSet<u32>> {
         }
     }
     index
+    // exercise 1.3: end
 }
 
 /// The ids of the books that contain every word of `query`.
 pub fn search(index: &BTreeMap<String, BTreeSet<u32>>, query: &str) -> BTreeSet<u32> {
+    // exercise 1.3: begin
     let mut postings = tokenize(query).map(|word| index.get(&word).cloned().unwrap_or_default());
     let first = postings.next().unwrap_or_default();
     postings.fold(first, |acc, next| &acc & &next)
+    // exercise 1.3: end
 }
 // ANCHOR_END: index
 
 // ANCHOR: query
-/// `GET books/_search { "query": { "match": { "_all": { "query": $1, "operator": "and" } } } }`
+/// `GET books/_search { "query": { "multi_match": { "query": $1,
+///   "fields": ["title", "author", "blurb"], "operator": "and" } } }`
 pub fn books_by(name: &str) -> Vec<String> {
     let ids = search(&inverted_index(), name);
     BOOKS.iter().filter(|b| ids.contains(&b.id)).map(|b| b.title.to_string()).collect()
