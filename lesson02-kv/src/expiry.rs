@@ -128,8 +128,7 @@ impl<C: Clock> Store<C> {
                 }
                 let slot = self.random_below(self.expiring.len());
                 if self.expiring[slot].at_ms <= now {
-                    let key = self.expiring[slot].key.clone();
-                    self.remove_entry(&key);
+                    self.remove_listed(slot);
                     expired += 1;
                 }
             }
@@ -164,14 +163,27 @@ impl<C: Clock> Store<C> {
         let mut slot = 0;
         while slot < self.expiring.len() {
             if self.expiring[slot].at_ms <= now {
-                let key = self.expiring[slot].key.clone();
                 // Moves the last key into `slot`: look at the same slot again.
-                self.remove_entry(&key);
+                self.remove_listed(slot);
                 self.stats.lazy += 1;
             } else {
                 slot += 1;
             }
         }
+    }
+
+    /// Removes the key listed at `slot` of `expiring`. Checks the invariant
+    /// that the key's entry points back at this slot: if a bug broke it, a
+    /// loud panic beats deleting the wrong key or looping forever.
+    fn remove_listed(&mut self, slot: usize) {
+        let key = self.expiring[slot].key.clone();
+        let back = self.map.get(&key).and_then(|e| e.ttl_slot);
+        assert_eq!(
+            back,
+            Some(slot as u32),
+            "expiring[{slot}] lists {key:?}, whose entry does not point back to it"
+        );
+        self.remove_entry(&key);
     }
 
     /// A pseudo-random number below `n`, from a seeded xorshift generator:
