@@ -56,6 +56,22 @@ pub enum Command {
 }
 // ANCHOR_END: command
 
+impl Command {
+    /// Whether the command may change the store. A store that cannot accept
+    /// writes (lesson 3's, after a failed fsync) refuses exactly these.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Command::Set { .. }
+                | Command::Del { .. }
+                | Command::IncrBy { .. }
+                | Command::Expire { .. }
+                | Command::Persist { .. }
+                | Command::FlushAll
+        )
+    }
+}
+
 /// Seconds or milliseconds, for the EXPIRE/PEXPIRE and TTL/PTTL pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeUnit {

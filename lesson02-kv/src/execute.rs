@@ -86,7 +86,8 @@ fn count<T>(items: impl Iterator<Item = T>) -> Reply {
     Reply::Integer(items.count() as i64)
 }
 
-fn help_line(spec: &CommandSpec) -> Reply {
+/// One line of HELP: the command's syntax and summary.
+pub fn help_line(spec: &CommandSpec) -> Reply {
     let usage = if spec.args.is_empty() {
         spec.name.to_string()
     } else {

@@ -73,11 +73,13 @@ impl<C: Clock> Store<C> {
         }
         if at_ms <= self.clock.now_ms() {
             self.remove_entry(key);
+            self.record_key(key);
             return Some(true);
         }
         let slot = self.map.get(key).and_then(|e| e.ttl_slot);
         let slot = self.list_or_update(key, slot, at_ms);
         self.map.get_mut(key).expect("checked above").ttl_slot = Some(slot);
+        self.record_key(key);
         Some(true)
     }
     // ANCHOR_END: expire
@@ -102,6 +104,7 @@ impl<C: Clock> Store<C> {
         match entry.ttl_slot.take() {
             Some(slot) => {
                 self.unlist(slot);
+                self.record_key(key);
                 true
             }
             None => false,

@@ -20,6 +20,7 @@
 //!   OK
 //! ```
 //!
+//! - [`change`] — what a write did, as data: lesson 3 logs these.
 //! - [`clock`] — where "now" comes from; a manual clock for tests.
 //! - [`store`] — the [`Store`]: hashbrown map, SET with options, INCRBY.
 //! - [`expiry`] — EXPIRE/TTL/PERSIST; lazy expiry and the active cycle.
@@ -29,6 +30,7 @@
 //!   command language.
 //! - [`session`], [`repl`] — the loop around it.
 
+pub mod change;
 pub mod clock;
 pub mod command;
 pub mod error;
@@ -42,6 +44,7 @@ pub mod session;
 pub mod store;
 pub mod tokenizer;
 
+pub use change::Change;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::Command;
 pub use error::Error;

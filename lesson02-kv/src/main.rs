@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     Args::parse();
     let mut session = Session::new(Store::new());
     let result = if io::stdin().is_terminal() {
-        repl::run_interactive(&mut session).map_err(|e| e.to_string())
+        repl::run_interactive(&mut session, repl::BANNER).map_err(|e| e.to_string())
     } else {
         repl::run_pipe(&mut session, io::stdin().lock(), io::stdout().lock())
             .map_err(|e| e.to_string())

@@ -6,7 +6,8 @@
 //!   flush, repeat; exit at end of input. No prompt, so the output is only
 //!   the replies, one per command, as `redis-cli` prints them in a pipe.
 //!
-//! Both modes hand each line to [`Session::handle_line`].
+//! Both modes hand each line to a [`LineHandler`]: this lesson's
+//! [`Session`], or a later lesson's session with more commands.
 
 use std::io::{self, BufRead, Write};
 
@@ -14,17 +15,40 @@ use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
 use crate::clock::Clock;
+use crate::reply::Reply;
 use crate::session::Session;
+
+/// Something that answers lines of input: what the REPL drives.
+pub trait LineHandler {
+    /// The reply to one line, or `None` for a blank line.
+    fn handle_line(&mut self, line: &[u8]) -> Option<Reply>;
+    /// Whether the conversation is over (QUIT).
+    fn is_closed(&self) -> bool;
+}
+
+impl<C: Clock> LineHandler for Session<C> {
+    fn handle_line(&mut self, line: &[u8]) -> Option<Reply> {
+        Session::handle_line(self, line)
+    }
+
+    fn is_closed(&self) -> bool {
+        Session::is_closed(self)
+    }
+}
 
 /// The prompt of the interactive mode.
 pub const PROMPT: &str = "kv> ";
+
+/// What the interactive mode says first.
+pub const BANNER: &str =
+    "lesson02-kv: an in-memory key-value store. Type HELP for commands, QUIT to leave.";
 
 // ANCHOR: pipe
 /// Pipe mode: every line of `input` is a command; each reply is written to
 /// `output` and flushed at once, so a program on the other end of a pipe
 /// sees it before sending the next command. Returns at end of input or QUIT.
-pub fn run_pipe<C: Clock>(
-    session: &mut Session<C>,
+pub fn run_pipe(
+    session: &mut impl LineHandler,
     input: impl BufRead,
     mut output: impl Write,
 ) -> io::Result<()> {
@@ -46,11 +70,12 @@ pub fn run_pipe<C: Clock>(
 }
 // ANCHOR_END: pipe
 
-/// Interactive mode: a prompt with line editing and history (kept for the
-/// session only) until QUIT, Ctrl-D or end of input. Ctrl-C clears the line.
-pub fn run_interactive<C: Clock>(session: &mut Session<C>) -> rustyline::Result<()> {
+/// Interactive mode: `banner`, then a prompt with line editing and history
+/// (kept for the session only) until QUIT, Ctrl-D or end of input. Ctrl-C
+/// clears the line.
+pub fn run_interactive(session: &mut impl LineHandler, banner: &str) -> rustyline::Result<()> {
     let mut editor = DefaultEditor::new()?;
-    println!("lesson02-kv: an in-memory key-value store. Type HELP for commands, QUIT to leave.");
+    println!("{banner}");
     loop {
         match editor.readline(PROMPT) {
             Ok(line) => {

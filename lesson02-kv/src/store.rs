@@ -37,6 +37,7 @@ use std::convert::Infallible;
 use hashbrown::HashMap;
 use lesson01_intro::{KeyRange, KeyValue, KvStore};
 
+use crate::change::Change;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::integer;
@@ -75,6 +76,9 @@ pub struct Store<C: Clock = SystemClock> {
     pub(crate) last_cycle_ms: u64,
     /// Counters for INFO-style reporting and for tests.
     pub(crate) stats: ExpiryStats,
+    /// Changes made since the caller last took them, when recording is on
+    /// ([`crate::change`]).
+    pub(crate) changes: Option<Vec<Change>>,
 }
 // ANCHOR_END: entry
 
@@ -133,6 +137,7 @@ impl<C: Clock> Store<C> {
             rng: 0x2545_F491_4F6C_DD1D,
             last_cycle_ms: now,
             stats: ExpiryStats::default(),
+            changes: None,
         }
     }
 
@@ -186,6 +191,11 @@ impl<C: Clock> Store<C> {
         // The common case, a plain SET, is one hash-table operation: the old
         // entry is replaced whatever it was, expired or not.
         if condition.is_none() && ttl == SetTtl::Clear {
+            self.record(|_| Change::Put {
+                key: key.clone(),
+                value: value.clone(),
+                expires_at: None,
+            });
             if let Some(Entry { ttl_slot: Some(slot), .. }) =
                 self.map.insert(key, Entry { value: value.into_boxed_slice(), ttl_slot: None })
             {
@@ -213,7 +223,8 @@ impl<C: Clock> Store<C> {
                 Some(self.list_or_update(&key, old_slot, at_ms))
             }
         };
-        self.map.insert(key, Entry { value: value.into_boxed_slice(), ttl_slot });
+        self.map.insert(key.clone(), Entry { value: value.into_boxed_slice(), ttl_slot });
+        self.record_key(&key);
         true
     }
     // ANCHOR_END: set
@@ -222,11 +233,16 @@ impl<C: Clock> Store<C> {
     /// though it is removed all the same.
     pub fn remove(&mut self, key: &[u8]) -> bool {
         let Some(entry) = self.map.remove(key) else { return false };
-        let Some(slot) = entry.ttl_slot else { return true };
+        let Some(slot) = entry.ttl_slot else {
+            self.record(|_| Change::Delete { key: key.to_vec() });
+            return true;
+        };
         let expired = self.expiring[slot as usize].at_ms <= self.clock.now_ms();
         self.unlist(slot);
         if expired {
             self.stats.lazy += 1;
+        } else {
+            self.record(|_| Change::Delete { key: key.to_vec() });
         }
         !expired
     }
@@ -247,6 +263,7 @@ impl<C: Clock> Store<C> {
                 self.map.insert(key.to_vec(), Entry { value, ttl_slot: None });
             }
         }
+        self.record_key(key);
         Ok(next)
     }
     // ANCHOR_END: incr
@@ -274,6 +291,7 @@ impl<C: Clock> Store<C> {
     pub fn clear(&mut self) {
         self.map.clear();
         self.expiring.clear();
+        self.record(|_| Change::Clear);
     }
 
     /// Removes `key` and unlists its deadline. Returns the entry.

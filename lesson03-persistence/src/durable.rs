@@ -1,0 +1,527 @@
+//! The durable store: lesson 2's store, with every change written to an
+//! append-only log, snapshots, and recovery at start-up.
+//!
+//! ```text
+//!   DIR/LOCK            locked while a process has the store open
+//!   DIR/snapshot.db     the whole state at some moment (SAVE, COMPACT)
+//!   DIR/appendonly.log  every change since, as framed records
+//! ```
+//!
+//! A write command runs in three steps:
+//!
+//! ```text
+//!   execute on the in-memory store ──► append its changes to the log ──► fsync (policy)
+//!                                      (write to the OS)                  then reply
+//! ```
+//!
+//! Opening runs them backwards: load the snapshot, replay the log on top.
+//! Records state results (`Put` of a whole value, `Delete`, `Clear`), so
+//! replaying a record that the snapshot already contains changes nothing:
+//! the log may overlap the snapshot, and a crash between writing a snapshot
+//! and emptying the log (during COMPACT) loses nothing.
+
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use lesson01_intro::{KeyRange, KeyValue, KvStore};
+use lesson02_kv::execute::execute;
+use lesson02_kv::store::SetTtl;
+use lesson02_kv::{Clock, Command, Reply, Store, SystemClock};
+
+use crate::error::{Error, Result};
+use crate::fs::{FileSystem, RealFs, WritableFile};
+use crate::log::{self, LogWriter};
+use crate::record::{self, LogRecord};
+use crate::snapshot;
+
+/// The log file's name in the data directory.
+pub const LOG_FILE: &str = "appendonly.log";
+/// The snapshot file's name in the data directory.
+pub const SNAPSHOT_FILE: &str = "snapshot.db";
+/// The lock file's name in the data directory.
+pub const LOCK_FILE: &str = "LOCK";
+
+// ANCHOR: policy
+/// When the log is fsynced, as Redis's `appendfsync` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Before every reply to a write: an acknowledged write survives a
+    /// power cut. The slowest; group commit (see [`crate::shared`]) shares
+    /// one fsync among concurrent writers.
+    Always,
+    /// Once a second, in a background thread: a power cut loses at most the
+    /// last second or two of acknowledged writes.
+    EverySec,
+    /// Never: the operating system writes the data back when it likes
+    /// (Linux: within about 30 s). A crash of this process loses nothing; a
+    /// crash of the machine loses whatever was not written back yet.
+    Never,
+}
+// ANCHOR_END: policy
+
+impl fmt::Display for FsyncPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FsyncPolicy::Always => "always",
+            FsyncPolicy::EverySec => "everysec",
+            FsyncPolicy::Never => "never",
+        })
+    }
+}
+
+/// How to open a durable store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// When to fsync the log.
+    pub fsync: FsyncPolicy,
+    /// Cut the log at the first damaged record instead of refusing to open
+    /// (like `redis-check-aof --fix`). Loses the records after the damage.
+    pub repair: bool,
+    /// Compact automatically once the log is at least this many bytes…
+    pub auto_compact_min_bytes: u64,
+    /// …and at least this many times the size of the last snapshot.
+    pub auto_compact_ratio: u64,
+    /// How often the `EverySec` background flush runs.
+    pub everysec_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            fsync: FsyncPolicy::EverySec,
+            repair: false,
+            auto_compact_min_bytes: 64 << 20,
+            auto_compact_ratio: 2,
+            everysec_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What opening the store found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Keys loaded from the snapshot, if there was one.
+    pub snapshot_keys: Option<usize>,
+    /// Log records replayed.
+    pub records_replayed: usize,
+    /// Bytes cut from the end of the log.
+    pub truncated_bytes: u64,
+    /// Why they were cut.
+    pub truncated_because: Option<String>,
+}
+
+impl fmt::Display for RecoveryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.snapshot_keys {
+            Some(n) => write!(f, "recovery: snapshot with {n} keys, ")?,
+            None => write!(f, "recovery: no snapshot, ")?,
+        }
+        write!(f, "{} log records replayed", self.records_replayed)?;
+        if let Some(why) = &self.truncated_because {
+            write!(f, ", {} bytes cut from the log tail ({why})", self.truncated_bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// State shared with the `EverySec` background thread.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Why writes are refused, once a write or fsync failed.
+    poisoned: Option<String>,
+    /// Background fsyncs done.
+    background_syncs: u64,
+}
+
+/// The background thread of `EverySec`.
+struct Flusher {
+    stop: mpsc::Sender<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A key-value store whose state survives restarts and crashes.
+pub struct DurableStore<F: FileSystem = RealFs, C: Clock = SystemClock> {
+    store: Store<C>,
+    fs: F,
+    dir: PathBuf,
+    log: LogWriter<F>,
+    options: Options,
+    shared: Arc<(Mutex<Shared>, Condvar)>,
+    flusher: Option<Flusher>,
+    snapshot_bytes: u64,
+    last_snapshot_ms: Option<u64>,
+    auto_compactions: u64,
+    /// Held (locked) for as long as the store is open.
+    _lock: File,
+}
+
+impl DurableStore<RealFs, SystemClock> {
+    /// Opens (or creates) the store in `dir` on the real file system.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<(Self, RecoveryReport)> {
+        Self::open_with(dir, options, RealFs, SystemClock)
+    }
+}
+
+impl<F: FileSystem, C: Clock> DurableStore<F, C> {
+    // ANCHOR: open
+    /// Opens (or creates) the store in `dir`, through `fs`, on `clock`:
+    /// lock the directory, load the snapshot, replay the log.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: Options,
+        fs: F,
+        clock: C,
+    ) -> Result<(Self, RecoveryReport)> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        let lock = lock_dir(&dir)?;
+
+        let mut store = Store::with_clock(clock);
+        let mut report = RecoveryReport::default();
+        let snapshot_path = dir.join(SNAPSHOT_FILE);
+        if let Some(state) = snapshot::load(&fs, &snapshot_path)? {
+            report.snapshot_keys = Some(state.len());
+            for put in state {
+                store.apply(put);
+            }
+        }
+        let log_path = dir.join(LOG_FILE);
+        let replay = log::recover(&fs, &log_path, options.repair)?;
+        report.records_replayed = replay.records.len();
+        report.truncated_bytes = replay.truncated_bytes;
+        report.truncated_because = replay.truncated_because;
+        for record in replay.records {
+            store.apply(record.into());
+        }
+        store.record_changes();
+        let log = LogWriter::open(
+            &fs,
+            &log_path,
+            replay.valid_bytes,
+            report.records_replayed as u64,
+            replay.valid_bytes,
+        )?;
+        // ANCHOR_END: open
+
+        let snapshot_bytes = fs.read(&snapshot_path).ok().flatten().map_or(0, |b| b.len() as u64);
+        let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
+        let flusher = (options.fsync == FsyncPolicy::EverySec).then(|| {
+            start_flusher(fs.clone(), log_path, options.everysec_interval, shared.clone())
+        });
+        let store = Self {
+            store,
+            fs,
+            dir,
+            log,
+            options,
+            shared,
+            flusher,
+            snapshot_bytes,
+            last_snapshot_ms: None,
+            auto_compactions: 0,
+            _lock: lock,
+        };
+        Ok((store, report))
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The in-memory store, for reading.
+    pub fn store(&mut self) -> &mut Store<C> {
+        &mut self.store
+    }
+
+    /// Why the store refuses writes, if it does.
+    pub fn poisoned(&self) -> Option<String> {
+        self.shared.0.lock().expect("shared lock").poisoned.clone()
+    }
+
+    fn poison(&self, why: String) {
+        let mut shared = self.shared.0.lock().expect("shared lock");
+        shared.poisoned.get_or_insert(why);
+    }
+
+    // ANCHOR: execute
+    /// Executes a lesson-2 command durably: the reply to a write comes only
+    /// once its changes are in the log (and fsynced, under `Always`).
+    pub fn execute(&mut self, command: Command) -> Reply {
+        if command.is_write()
+            && let Some(why) = self.poisoned()
+        {
+            return Reply::Error(format!("ERR {}", Error::Poisoned(why)));
+        }
+        let reply = execute(&mut self.store, command);
+        if let Err(e) = self.persist() {
+            // Memory now holds a change the disk may not: accept no more.
+            self.poison(e.to_string());
+            return Reply::Error(format!("ERR write not durable: {e}"));
+        }
+        if let Err(e) = self.maybe_compact() {
+            return Reply::Error(format!("ERR automatic compaction failed: {e}"));
+        }
+        reply
+    }
+
+    /// Appends the changes of the last command to the log, and flushes or
+    /// syncs it as the policy says.
+    fn persist(&mut self) -> Result<()> {
+        let changes = self.store.take_changes();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        for change in changes {
+            self.log.append(&LogRecord::from(change));
+        }
+        match self.options.fsync {
+            FsyncPolicy::Always => self.log.sync(),
+            FsyncPolicy::EverySec | FsyncPolicy::Never => self.log.flush(),
+        }
+    }
+    // ANCHOR_END: execute
+
+    /// Runs the periodic active-expiry cycle (see lesson 2).
+    pub fn tick(&mut self) {
+        self.store.tick();
+    }
+
+    /// Appends the last command's changes without syncing; returns the log
+    /// sequence number they end at. For [`crate::shared::SharedStore`], which syncs
+    /// outside its lock so that writers can share an fsync.
+    pub(crate) fn execute_unsynced(&mut self, command: Command) -> (Reply, u64) {
+        if command.is_write()
+            && let Some(why) = self.poisoned()
+        {
+            return (Reply::Error(format!("ERR {}", Error::Poisoned(why))), 0);
+        }
+        let reply = execute(&mut self.store, command);
+        for change in self.store.take_changes() {
+            self.log.append(&LogRecord::from(change));
+        }
+        if let Err(e) = self.log.flush() {
+            self.poison(e.to_string());
+            return (Reply::Error(format!("ERR write not durable: {e}")), 0);
+        }
+        (reply, self.log.lsn())
+    }
+
+    /// Marks the store as refusing writes (a shared fsync failed).
+    pub(crate) fn refuse_writes(&self, why: String) {
+        self.poison(why);
+    }
+
+    /// The log sequence number appended so far.
+    pub(crate) fn log_lsn(&self) -> u64 {
+        self.log.lsn()
+    }
+
+    /// The log's path, for a separate sync handle.
+    pub(crate) fn log_path(&self) -> PathBuf {
+        self.log.path().to_path_buf()
+    }
+
+    /// The file system.
+    pub(crate) fn fs(&self) -> &F {
+        &self.fs
+    }
+
+    // ANCHOR: compact
+    /// `SAVE`: writes a snapshot of the whole state. The log stays.
+    pub fn save(&mut self) -> Result<()> {
+        self.log.flush()?;
+        let state = self.store.dump();
+        let path = self.dir.join(SNAPSHOT_FILE);
+        snapshot::write(&self.fs, &path, &state)?;
+        self.snapshot_bytes = self.fs.read(&path).ok().flatten().map_or(0, |b| b.len() as u64);
+        self.last_snapshot_ms = Some(self.store.clock().now_ms());
+        Ok(())
+    }
+
+    /// `COMPACT`: writes a snapshot, then swaps in an empty log. A crash at
+    /// any point leaves the old snapshot and log, the new snapshot and the
+    /// old log (whose records it already contains), or the new pair.
+    pub fn compact(&mut self) -> Result<()> {
+        self.save()?;
+        let path = self.dir.join(LOG_FILE);
+        let tmp = path.with_extension("log.tmp");
+        let mut empty = self.fs.create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+        empty.sync().map_err(|e| Error::io("fsync", &tmp, e))?;
+        drop(empty);
+        self.fs.rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;
+        self.fs.sync_dir(&self.dir).map_err(|e| Error::io("fsync", &self.dir, e))?;
+        self.log = LogWriter::open(&self.fs, &path, 0, 0, self.log.lsn())?;
+        Ok(())
+    }
+    // ANCHOR_END: compact
+
+    /// Compacts when the log has grown past the thresholds of [`Options`]:
+    /// replaying it would cost more than loading the state it describes.
+    fn maybe_compact(&mut self) -> Result<()> {
+        let len = self.log.len();
+        if len >= self.options.auto_compact_min_bytes
+            && len >= self.snapshot_bytes.saturating_mul(self.options.auto_compact_ratio)
+        {
+            self.compact()?;
+            self.auto_compactions += 1;
+        }
+        Ok(())
+    }
+
+    /// `INFO`: what the store knows about its files, one `name: value` per line.
+    pub fn info(&mut self) -> Vec<(String, String)> {
+        let keys = self.store.len();
+        // Live bytes: how big a log holding only the current state would be.
+        let mut scratch = Vec::new();
+        for put in self.store.dump() {
+            record::encode(&LogRecord::from(put), &mut scratch);
+        }
+        let live = scratch.len() as u64;
+        let log = self.log.len();
+        let stale = if log == 0 { 0.0 } else { 1.0 - (live.min(log) as f64 / log as f64) };
+        let background_syncs = self.shared.0.lock().expect("shared lock").background_syncs;
+        let last_snapshot = self
+            .last_snapshot_ms
+            .map_or("none this session".into(), |ms| format!("{ms} (ms since epoch)"));
+        vec![
+            ("fsync".into(), self.options.fsync.to_string()),
+            ("keys".into(), keys.to_string()),
+            ("log_records".into(), self.log.records().to_string()),
+            ("log_bytes".into(), log.to_string()),
+            ("live_bytes".into(), live.to_string()),
+            ("stale_ratio".into(), format!("{stale:.2}")),
+            ("snapshot_bytes".into(), self.snapshot_bytes.to_string()),
+            ("last_snapshot".into(), last_snapshot),
+            ("auto_compactions".into(), self.auto_compactions.to_string()),
+            ("background_syncs".into(), background_syncs.to_string()),
+            (
+                "writes".into(),
+                self.poisoned().map_or("accepted".into(), |why| format!("refused: {why}")),
+            ),
+        ]
+    }
+
+    /// Waits (up to `timeout`) until the background flusher has done more
+    /// than `seen` fsyncs, or failed; returns how many it has done. For tests.
+    pub fn wait_for_background_syncs(&self, seen: u64, timeout: Duration) -> u64 {
+        let (lock, cvar) = &*self.shared;
+        let guard = lock.lock().expect("shared lock");
+        let (guard, _) = cvar
+            .wait_timeout_while(guard, timeout, |s| {
+                s.background_syncs <= seen && s.poisoned.is_none()
+            })
+            .expect("shared lock");
+        guard.background_syncs
+    }
+}
+
+impl<F: FileSystem, C: Clock> Drop for DurableStore<F, C> {
+    fn drop(&mut self) {
+        if let Some(mut flusher) = self.flusher.take() {
+            let _ = flusher.stop.send(());
+            if let Some(thread) = flusher.thread.take() {
+                let _ = thread.join();
+            }
+        }
+        // Hand buffered records to the OS; a clean close loses nothing.
+        let _ = self.log.flush();
+    }
+}
+
+// ANCHOR: lock
+/// Locks the data directory, so that a second process gets a clear error
+/// instead of interleaving its records with ours. The lock is the kernel's
+/// (`flock`), so it vanishes with the process, even after a crash.
+fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::create(&path).map_err(|e| Error::io("create", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { dir: dir.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+// ANCHOR_END: lock
+
+// ANCHOR: flusher
+/// The `EverySec` thread: once per `interval`, fsync the log. A failure
+/// poisons the store: the next write is refused, and says why.
+fn start_flusher<F: FileSystem>(
+    fs: F,
+    log_path: PathBuf,
+    interval: Duration,
+    shared: Arc<(Mutex<Shared>, Condvar)>,
+) -> Flusher {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+            // fsync through a handle of our own: it syncs the file, whoever
+            // wrote to it. Opened anew each time, as COMPACT replaces the file.
+            let result = fs.open_append(&log_path).and_then(|mut file| file.sync());
+            let (lock, cvar) = &*shared;
+            let mut state = lock.lock().expect("shared lock");
+            match result {
+                Ok(()) => state.background_syncs += 1,
+                Err(e) => {
+                    state
+                        .poisoned
+                        .get_or_insert(format!("fsync {} failed: {e}", log_path.display()));
+                }
+            }
+            cvar.notify_all();
+        }
+    });
+    Flusher { stop, thread: Some(thread) }
+}
+// ANCHOR_END: flusher
+
+/// The durable store is a lesson-1 engine: it passes the conformance suite,
+/// including "close and reopen".
+impl<F: FileSystem, C: Clock> KvStore for DurableStore<F, C> {
+    type Error = Error;
+
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.store.get(key))
+    }
+
+    fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        self.writable()?;
+        self.store.set(key, value, None, SetTtl::Clear);
+        self.persist_or_poison()
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<bool> {
+        self.writable()?;
+        let existed = self.store.remove(key);
+        self.persist_or_poison()?;
+        Ok(existed)
+    }
+
+    fn scan(&mut self, range: KeyRange) -> Result<Vec<KeyValue>> {
+        Ok(KvStore::scan(&mut self.store, range).unwrap_or_else(|never| match never {}))
+    }
+
+    fn len(&mut self) -> Result<usize> {
+        Ok(self.store.len())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.log.sync()
+    }
+}
+
+impl<F: FileSystem, C: Clock> DurableStore<F, C> {
+    fn writable(&self) -> Result<()> {
+        self.poisoned().map_or(Ok(()), |why| Err(Error::Poisoned(why)))
+    }
+
+    fn persist_or_poison(&mut self) -> Result<()> {
+        self.persist().inspect_err(|e| self.poison(e.to_string()))
+    }
+}

@@ -1,0 +1,61 @@
+//! The errors of the durable store: what went wrong, and where.
+
+use std::path::PathBuf;
+
+/// An error of the durable store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What we were doing: "write", "fsync", "rename", …
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A log record in the middle of the log is damaged: valid records
+    /// follow it, so cutting the log here would lose acknowledged writes.
+    #[error(
+        "{path} is corrupt at byte {offset}: {reason}; valid records follow at byte {next_valid}, \
+         so it is not a torn tail. Restore a backup, or open with repair to cut the log at byte {offset}"
+    )]
+    CorruptLog {
+        /// The log file.
+        path: PathBuf,
+        /// Where the bad record starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+        /// Where the next valid record starts.
+        next_valid: u64,
+    },
+    /// The snapshot file is damaged or not a snapshot.
+    #[error("{path} is not a valid snapshot: {reason}")]
+    CorruptSnapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another process has the data directory open.
+    #[error("{dir} is in use by another process (its LOCK file is locked)")]
+    Locked {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// An earlier write or fsync failed, so the store refuses writes.
+    #[error("the store refuses writes since {0}; restart it to recover from the log")]
+    Poisoned(String),
+}
+
+/// The result type of the durable store.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An I/O error with its context.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { op, path: path.into(), source }
+    }
+}

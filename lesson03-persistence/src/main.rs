@@ -1,0 +1,76 @@
+//! `cargo run -p lesson03-persistence -- --data-dir DIR --fsync POLICY`:
+//! lesson 2's REPL on a store that survives restarts.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use lesson02_kv::repl;
+use lesson03_persistence::{DurableStore, FsyncPolicy, Options, Session};
+
+/// A durable key-value store: lesson 2's commands, plus SAVE, COMPACT and
+/// INFO. The recovery report goes to standard error, so that in a pipe,
+/// standard output holds exactly one reply per command, each printed once
+/// the command is durable under the chosen fsync policy.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Where the log, the snapshot and the lock file live.
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// When to fsync the log.
+    #[arg(long, value_enum, default_value_t = Fsync::Everysec)]
+    fsync: Fsync,
+    /// Cut the log at the first damaged record instead of refusing to start
+    /// (the records after it are lost).
+    #[arg(long)]
+    repair: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Fsync {
+    /// Before every reply to a write.
+    Always,
+    /// Once a second, in the background.
+    Everysec,
+    /// Never; the operating system writes back when it likes.
+    Never,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let fsync = match args.fsync {
+        Fsync::Always => FsyncPolicy::Always,
+        Fsync::Everysec => FsyncPolicy::EverySec,
+        Fsync::Never => FsyncPolicy::Never,
+    };
+    let options = Options { fsync, repair: args.repair, ..Options::default() };
+    let (store, report) = match DurableStore::open(&args.data_dir, options) {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("lesson03-persistence: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("{report}");
+    let mut session = Session::new(store);
+    let result = if io::stdin().is_terminal() {
+        let banner = format!(
+            "lesson03-persistence: a durable key-value store in {} (fsync {fsync}). Type HELP for commands, QUIT to leave.",
+            args.data_dir.display()
+        );
+        repl::run_interactive(&mut session, &banner).map_err(|e| e.to_string())
+    } else {
+        repl::run_pipe(&mut session, io::stdin().lock(), io::stdout().lock())
+            .map_err(|e| e.to_string())
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lesson03-persistence: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! A session on the durable store: lesson 2's line handling, with the
+//! persistence commands. The REPL of lesson 2 drives it unchanged, through
+//! [`LineHandler`].
+
+use lesson02_kv::error::Error;
+use lesson02_kv::execute::help_line;
+use lesson02_kv::repl::LineHandler;
+use lesson02_kv::tokenizer::tokenize;
+use lesson02_kv::{Clock, Reply};
+
+use crate::commands::{self, Command};
+use crate::durable::DurableStore;
+use crate::fs::FileSystem;
+
+/// A conversation with one durable store.
+pub struct Session<F: FileSystem, C: Clock> {
+    store: DurableStore<F, C>,
+    closed: bool,
+}
+
+impl<F: FileSystem, C: Clock> Session<F, C> {
+    /// A session on `store`.
+    pub fn new(store: DurableStore<F, C>) -> Self {
+        Self { store, closed: false }
+    }
+
+    /// The store.
+    pub fn store(&mut self) -> &mut DurableStore<F, C> {
+        &mut self.store
+    }
+
+    fn execute(&mut self, command: Command) -> Reply {
+        match command {
+            Command::Save => self
+                .store
+                .save()
+                .map_or_else(|e| Reply::Error(format!("ERR {e}")), |()| Reply::ok()),
+            Command::Compact => self
+                .store
+                .compact()
+                .map_or_else(|e| Reply::Error(format!("ERR {e}")), |()| Reply::ok()),
+            Command::Info => Reply::Array(
+                self.store
+                    .info()
+                    .into_iter()
+                    .map(|(name, value)| Reply::Simple(format!("{name}: {value}")))
+                    .collect(),
+            ),
+            Command::Help(None) => Reply::Array(commands::all_specs().map(help_line).collect()),
+            Command::Help(Some(name)) => {
+                match commands::all_specs().find(|s| s.name.as_bytes().eq_ignore_ascii_case(&name))
+                {
+                    Some(spec) => help_line(spec),
+                    None => Reply::error(&Error::UnknownCommand(
+                        String::from_utf8_lossy(&name).into_owned(),
+                    )),
+                }
+            }
+            Command::Kv(command) => {
+                if command == lesson02_kv::Command::Quit {
+                    self.closed = true;
+                }
+                self.store.execute(command)
+            }
+        }
+    }
+}
+
+impl<F: FileSystem, C: Clock> LineHandler for Session<F, C> {
+    fn handle_line(&mut self, line: &[u8]) -> Option<Reply> {
+        if line.len() > lesson02_kv::session::MAX_LINE_BYTES {
+            return Some(Reply::Error(format!(
+                "ERR line longer than {} bytes",
+                lesson02_kv::session::MAX_LINE_BYTES
+            )));
+        }
+        let args = match tokenize(line) {
+            Ok(args) if args.is_empty() => return None,
+            Ok(args) => args,
+            Err(e) => return Some(Reply::error(&e)),
+        };
+        let command = match commands::parse(args) {
+            Ok(command) => command,
+            Err(e) => return Some(Reply::error(&e)),
+        };
+        self.store.tick();
+        Some(self.execute(command))
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed
+    }
+}

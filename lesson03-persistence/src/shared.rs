@@ -1,0 +1,138 @@
+//! Group commit: many writers, few fsyncs.
+//!
+//! Under `fsync always`, a writer may not get its reply before its record is
+//! on disk. One fsync costs a millisecond or more, so writers that each wait
+//! for their own fsync get at most about a thousand writes a second,
+//! however many they are. But one fsync makes durable *everything written
+//! before it*, so concurrent writers can share one:
+//!
+//! ```text
+//!   writer A  ─ append ─ [ becomes the syncer: fsync up to 300 ──────────] ─ reply
+//!   writer B  ─── append ─ wait ─────────────────────────── (300 ≥ B's end) ─ reply
+//!   writer C  ───── append ─ wait ─────────────────────────────────────────┐
+//!                                     (C's record ends at 420 > 300:       │
+//!                                      C becomes the next syncer) ─ fsync ─┴─ reply
+//! ```
+//!
+//! Each writer appends under the store's lock and notes where its records
+//! end. Outside the lock, it waits until the log is synced at least that far.
+//! If no fsync is running, it runs one itself, covering everything appended
+//! so far. PostgreSQL's WAL and most databases commit this way.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+
+use lesson02_kv::{Clock, Command, Reply};
+
+use crate::durable::DurableStore;
+use crate::fs::{FileSystem, WritableFile};
+
+/// Where the log's fsyncs stand.
+#[derive(Debug, Default)]
+struct SyncState {
+    /// The log is durable up to this log sequence number.
+    synced: u64,
+    /// Whether some writer is running an fsync right now.
+    syncing: bool,
+    /// Set when an fsync failed: every waiting writer fails too.
+    failed: Option<String>,
+    /// Fsyncs done.
+    fsyncs: u64,
+}
+
+/// A durable store many threads can write to at once, with `fsync always`
+/// semantics and group commit. Clones share the store.
+pub struct SharedStore<F: FileSystem, C: Clock> {
+    store: Arc<Mutex<DurableStore<F, C>>>,
+    sync: Arc<(Mutex<SyncState>, Condvar)>,
+    fs: F,
+    log_path: PathBuf,
+}
+
+impl<F: FileSystem, C: Clock> Clone for SharedStore<F, C> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            sync: self.sync.clone(),
+            fs: self.fs.clone(),
+            log_path: self.log_path.clone(),
+        }
+    }
+}
+
+impl<F: FileSystem, C: Clock + Send + 'static> SharedStore<F, C> {
+    /// Shares `store`. Its own fsync policy no longer matters: every write
+    /// through this handle is synced before it returns.
+    pub fn new(store: DurableStore<F, C>) -> Self {
+        let fs = store.fs().clone();
+        let log_path = store.log_path();
+        Self { store: Arc::new(Mutex::new(store)), sync: Arc::default(), fs, log_path }
+    }
+
+    // ANCHOR: execute
+    /// Executes `command`; returns once its changes are durable.
+    pub fn execute(&self, command: Command) -> Reply {
+        let (reply, end) = self.store.lock().expect("store lock").execute_unsynced(command);
+        match self.wait_durable(end) {
+            Ok(()) => reply,
+            Err(why) => {
+                self.store.lock().expect("store lock").refuse_writes(why.clone());
+                Reply::Error(format!("ERR write not durable: {why}"))
+            }
+        }
+    }
+
+    /// Waits until the log is durable up to `end`, running an fsync if
+    /// nobody else is.
+    fn wait_durable(&self, end: u64) -> Result<(), String> {
+        let (lock, cvar) = &*self.sync;
+        let mut state = lock.lock().expect("sync lock");
+        loop {
+            if let Some(why) = &state.failed {
+                return Err(why.clone());
+            }
+            if state.synced >= end {
+                return Ok(());
+            }
+            if !state.syncing {
+                break;
+            }
+            state = cvar.wait(state).expect("sync lock");
+        }
+        // We are the syncer. Everything appended until now is covered: read
+        // the log's length *before* the fsync starts.
+        state.syncing = true;
+        drop(state);
+        let target = self.store.lock().expect("store lock").log_lsn();
+        let result = self.fs.open_append(&self.log_path).and_then(|mut file| file.sync());
+        let mut state = lock.lock().expect("sync lock");
+        state.syncing = false;
+        match result {
+            Ok(()) => {
+                state.synced = state.synced.max(target);
+                state.fsyncs += 1;
+            }
+            Err(e) => {
+                state
+                    .failed
+                    .get_or_insert(format!("fsync {} failed: {e}", self.log_path.display()));
+            }
+        }
+        cvar.notify_all();
+        match &state.failed {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
+        }
+    }
+    // ANCHOR_END: execute
+
+    /// Fsyncs run so far.
+    pub fn fsyncs(&self) -> u64 {
+        self.sync.0.lock().expect("sync lock").fsyncs
+    }
+
+    /// Runs `f` on the store, under its lock.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut DurableStore<F, C>) -> T) -> T {
+        f(&mut self.store.lock().expect("store lock"))
+    }
+}
