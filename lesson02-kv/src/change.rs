@@ -82,19 +82,17 @@ impl<C: Clock> Store<C> {
     /// Applying does not record.
     pub fn apply(&mut self, change: Change) {
         match change {
-            Change::Put { key, value, expires_at } => {
-                let old = self
-                    .map
-                    .insert(key.clone(), Entry { value: value.into_boxed_slice(), ttl_slot: None });
-                let old_slot = old.and_then(|e| e.ttl_slot);
-                match (old_slot, expires_at) {
-                    (_, Some(at_ms)) => {
-                        let slot = self.list_or_update(&key, old_slot, at_ms);
-                        self.map.get_mut(&key).expect("just inserted").ttl_slot = Some(slot);
-                    }
-                    (Some(slot), None) => self.unlist(slot),
-                    (None, None) => {}
+            Change::Put { key, value, expires_at: None } => {
+                let entry = Entry { value: value.into_boxed_slice(), ttl_slot: None };
+                if let Some(Entry { ttl_slot: Some(slot), .. }) = self.map.insert(key, entry) {
+                    self.unlist(slot);
                 }
+            }
+            Change::Put { key, value, expires_at: Some(at_ms) } => {
+                let old_slot = self.map.get(&key).and_then(|e| e.ttl_slot);
+                let slot = self.list_or_update(&key, old_slot, at_ms);
+                self.map
+                    .insert(key, Entry { value: value.into_boxed_slice(), ttl_slot: Some(slot) });
             }
             Change::Delete { key } => {
                 self.remove_entry(&key);

@@ -121,7 +121,8 @@ impl fmt::Display for RecoveryReport {
             Some(n) => write!(f, "recovery: snapshot with {n} keys, ")?,
             None => write!(f, "recovery: no snapshot, ")?,
         }
-        write!(f, "{} log records replayed", self.records_replayed)?;
+        let s = if self.records_replayed == 1 { "" } else { "s" };
+        write!(f, "{} log record{s} replayed", self.records_replayed)?;
         if let Some(why) = &self.truncated_because {
             write!(f, ", {} bytes cut from the log tail ({why})", self.truncated_bytes)?;
         }
@@ -292,24 +293,28 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         self.store.tick();
     }
 
-    /// Appends the last command's changes without syncing; returns the log
-    /// sequence number they end at. For [`crate::shared::SharedStore`], which syncs
+    /// Executes `command` and appends its changes without syncing; returns
+    /// the log sequence number they end at, or `None` if it changed nothing. For [`crate::shared::SharedStore`], which syncs
     /// outside its lock so that writers can share an fsync.
-    pub(crate) fn execute_unsynced(&mut self, command: Command) -> (Reply, u64) {
+    pub(crate) fn execute_unsynced(&mut self, command: Command) -> (Reply, Option<u64>) {
         if command.is_write()
             && let Some(why) = self.poisoned()
         {
-            return (Reply::Error(format!("ERR {}", Error::Poisoned(why))), 0);
+            return (Reply::Error(format!("ERR {}", Error::Poisoned(why))), None);
         }
         let reply = execute(&mut self.store, command);
-        for change in self.store.take_changes() {
+        let changes = self.store.take_changes();
+        if changes.is_empty() {
+            return (reply, None);
+        }
+        for change in changes {
             self.log.append(&LogRecord::from(change));
         }
         if let Err(e) = self.log.flush() {
             self.poison(e.to_string());
-            return (Reply::Error(format!("ERR write not durable: {e}")), 0);
+            return (Reply::Error(format!("ERR write not durable: {e}")), None);
         }
-        (reply, self.log.lsn())
+        (reply, Some(self.log.lsn()))
     }
 
     /// Marks the store as refusing writes (a shared fsync failed).

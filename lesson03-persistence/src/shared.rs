@@ -73,6 +73,10 @@ impl<F: FileSystem, C: Clock + Send + 'static> SharedStore<F, C> {
     /// Executes `command`; returns once its changes are durable.
     pub fn execute(&self, command: Command) -> Reply {
         let (reply, end) = self.store.lock().expect("store lock").execute_unsynced(command);
+        // A command that wrote nothing (a read, a failed write) has nothing
+        // to wait for. NB: a read may see another writer's change before
+        // that change's fsync is done.
+        let Some(end) = end else { return reply };
         match self.wait_durable(end) {
             Ok(()) => reply,
             Err(why) => {

@@ -43,7 +43,9 @@ pub const HEADER_LEN: usize = 32;
 /// One key in a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
+    #[serde(with = "serde_bytes")]
     key: Vec<u8>,
+    #[serde(with = "serde_bytes")]
     value: Vec<u8>,
     expires_at: Option<u64>,
 }
