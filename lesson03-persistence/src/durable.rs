@@ -293,7 +293,8 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         self.store.tick();
     }
 
-    /// Executes `command` and appends its changes without syncing; returns
+    /// Executes `command` and buffers its changes without writing them;
+    /// returns
     /// the log sequence number they end at, or `None` if it changed nothing. For [`crate::shared::SharedStore`], which syncs
     /// outside its lock so that writers can share an fsync.
     pub(crate) fn execute_unsynced(&mut self, command: Command) -> (Reply, Option<u64>) {
@@ -310,21 +311,21 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         for change in changes {
             self.log.append(&LogRecord::from(change));
         }
-        if let Err(e) = self.log.flush() {
-            self.poison(e.to_string());
-            return (Reply::Error(format!("ERR write not durable: {e}")), None);
-        }
+        // Not flushed here: the next syncer writes everything buffered in one
+        // `write`, for all the writers it covers.
         (reply, Some(self.log.lsn()))
+    }
+
+    /// Writes the buffered records to the OS; returns the log sequence
+    /// number they end at. Poisons the store if the write fails.
+    pub(crate) fn flush_for_sync(&mut self) -> Result<u64> {
+        self.log.flush().inspect_err(|e| self.poison(e.to_string()))?;
+        Ok(self.log.lsn())
     }
 
     /// Marks the store as refusing writes (a shared fsync failed).
     pub(crate) fn refuse_writes(&self, why: String) {
         self.poison(why);
-    }
-
-    /// The log sequence number appended so far.
-    pub(crate) fn log_lsn(&self) -> u64 {
-        self.log.lsn()
     }
 
     /// The log's path, for a separate sync handle.

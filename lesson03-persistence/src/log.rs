@@ -45,6 +45,7 @@ pub struct Replay {
 /// one; returns `Err((offset, why, next_valid))` if a valid record follows
 /// it (corruption), `Ok` with the torn tail's size otherwise.
 pub fn scan(bytes: &[u8]) -> std::result::Result<Replay, (u64, Invalid, u64)> {
+    // exercise 3.2: begin
     let mut replay = Replay::default();
     let mut offset = 0;
     while offset < bytes.len() {
@@ -65,11 +66,14 @@ pub fn scan(bytes: &[u8]) -> std::result::Result<Replay, (u64, Invalid, u64)> {
     }
     replay.valid_bytes = offset as u64;
     Ok(replay)
+    // exercise 3.2: end
 }
 
 /// The first offset at or after `from` where a valid record starts.
 fn next_valid(bytes: &[u8], from: usize) -> Option<usize> {
+    // exercise 3.2: begin
     (from..bytes.len()).find(|&at| record::decode(&bytes[at..]).is_ok())
+    // exercise 3.2: end
 }
 // ANCHOR_END: scan
 

@@ -84,6 +84,7 @@ fn config() -> bincode::config::Configuration {
 // ANCHOR: encode
 /// Appends the framed record to `out`: length, checksum, payload.
 pub fn encode(record: &LogRecord, out: &mut Vec<u8>) {
+    // exercise 3.1: begin
     let start = out.len();
     out.extend_from_slice(&[0; HEADER_LEN]); // filled in below
     bincode::serde::encode_into_std_write(record, out, config())
@@ -93,6 +94,7 @@ pub fn encode(record: &LogRecord, out: &mut Vec<u8>) {
     let crc = crc32fast::hash(payload);
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    // exercise 3.1: end
 }
 // ANCHOR_END: encode
 
@@ -134,6 +136,7 @@ impl std::fmt::Display for Invalid {
 /// Reads the record at the start of `bytes`. Returns it and the number of
 /// bytes it takes, or why it is not a valid record.
 pub fn decode(bytes: &[u8]) -> Result<(LogRecord, usize), Invalid> {
+    // exercise 3.1: begin
     let header = bytes.get(..HEADER_LEN).ok_or(Invalid::ShortHeader)?;
     let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
     let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
@@ -151,6 +154,7 @@ pub fn decode(bytes: &[u8]) -> Result<(LogRecord, usize), Invalid> {
         Ok((record, used)) if used == payload.len() => Ok((record, end)),
         _ => Err(Invalid::Undecodable),
     }
+    // exercise 3.1: end
 }
 // ANCHOR_END: decode
 

@@ -103,16 +103,19 @@ impl<F: FileSystem, C: Clock + Send + 'static> SharedStore<F, C> {
             }
             state = cvar.wait(state).expect("sync lock");
         }
-        // We are the syncer. Everything appended until now is covered: read
-        // the log's length *before* the fsync starts.
+        // We are the syncer. Write out everything appended until now, for
+        // every waiting writer at once, then fsync outside the store's lock,
+        // so that more writers can append while the disk works.
         state.syncing = true;
         drop(state);
-        let target = self.store.lock().expect("store lock").log_lsn();
-        let result = self.fs.open_append(&self.log_path).and_then(|mut file| file.sync());
+        let flushed = self.store.lock().expect("store lock").flush_for_sync();
+        let result = flushed.map_err(|e| std::io::Error::other(e.to_string())).and_then(|target| {
+            self.fs.open_append(&self.log_path).and_then(|mut file| file.sync()).map(|()| target)
+        });
         let mut state = lock.lock().expect("sync lock");
         state.syncing = false;
         match result {
-            Ok(()) => {
+            Ok(target) => {
                 state.synced = state.synced.max(target);
                 state.fsyncs += 1;
             }

@@ -54,6 +54,7 @@ struct Entry {
 /// Writes `state` (the `Put`s of [`lesson02_kv::Store::dump`]) as the
 /// snapshot at `path`, atomically and durably.
 pub fn write<F: FileSystem>(fs: &F, path: &Path, state: &[Change]) -> Result<()> {
+    // exercise 3.3: begin
     let entries: Vec<Entry> = state
         .iter()
         .filter_map(|change| match change {
@@ -81,6 +82,7 @@ pub fn write<F: FileSystem>(fs: &F, path: &Path, state: &[Change]) -> Result<()>
     drop(file);
     fs.rename(&tmp, path).map_err(|e| Error::io("rename", &tmp, e))?;
     fs.sync_dir(dir).map_err(|e| Error::io("fsync", dir, e))
+    // exercise 3.3: end
 }
 // ANCHOR_END: write
 
