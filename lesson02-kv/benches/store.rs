@@ -23,6 +23,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use lesson01_intro::timing::probes;
 use lesson02_kv::Store;
 use lesson02_kv::store::SetTtl;
 
@@ -74,19 +75,6 @@ fn key(i: usize) -> Vec<u8> {
 }
 
 const VALUE: &[u8] = b"value-0123456789";
-
-/// Spread-out indexes below `n`, the same on every run.
-fn probes(n: usize, count: usize) -> Vec<usize> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..count)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        })
-        .collect()
-}
 
 fn filled<M: Map>(mut map: M, n: usize) -> M {
     for i in 0..n {

@@ -5,7 +5,6 @@
 //! printf 'SET a 1\nINCR a\nGET a\n' | cargo run -q -p lesson02-kv
 //! ```
 
-use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,20 +21,5 @@ struct Args {}
 
 fn main() -> ExitCode {
     Args::parse();
-    let mut session = Session::new(Store::new());
-    let result = if io::stdin().is_terminal() {
-        repl::run_interactive(&mut session, repl::BANNER).map_err(|e| e.to_string())
-    } else {
-        repl::run_pipe(&mut session, io::stdin().lock(), io::stdout().lock())
-            .map_err(|e| e.to_string())
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        // A closed stdout (`| head`) is how pipes end; not worth a message.
-        Err(e) if e.contains("Broken pipe") => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("lesson02-kv: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    repl::run(&mut Session::new(Store::new()), "lesson02-kv", repl::BANNER)
 }

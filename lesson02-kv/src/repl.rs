@@ -9,7 +9,8 @@
 //! Both modes hand each line to a [`LineHandler`]: this lesson's
 //! [`Session`], or a later lesson's session with more commands.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::process::ExitCode;
 
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
@@ -94,6 +95,36 @@ pub fn run_interactive(session: &mut impl LineHandler, banner: &str) -> rustylin
             Err(e) => return Err(e),
         }
     }
+}
+
+/// What a binary's `main` does with a session: interactive on a terminal,
+/// pipe mode otherwise. `name` prefixes error messages.
+pub fn run(session: &mut impl LineHandler, name: &str, banner: &str) -> ExitCode {
+    let result = if io::stdin().is_terminal() {
+        run_interactive(session, banner).map_err(|e| e.to_string())
+    } else {
+        run_pipe(session, io::stdin().lock(), io::stdout().lock()).map_err(|e| e.to_string())
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout (`| head`) is how pipes end; not worth a message.
+        Err(e) if e.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line of a transcript, as the book shows it: the prompt and the
+/// input, then the reply (if any), rendered. Tests that script sessions use it.
+pub fn transcript_line(session: &mut impl LineHandler, line: &str) -> String {
+    let mut out = format!("{PROMPT}{line}");
+    if let Some(reply) = session.handle_line(line.as_bytes()) {
+        out.push('\n');
+        out.push_str(&reply.render());
+    }
+    out
 }
 
 #[cfg(test)]

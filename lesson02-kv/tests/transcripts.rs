@@ -9,7 +9,7 @@
 //!   command; in real life, time just passes).
 
 use lesson02_kv::command::COMMANDS;
-use lesson02_kv::repl::PROMPT;
+use lesson02_kv::repl::transcript_line;
 use lesson02_kv::{ManualClock, Session, Store};
 
 /// Runs a script and returns the transcript.
@@ -24,12 +24,7 @@ fn transcript(script: &str) -> String {
             clock.advance(ms.parse().expect("@sleep takes milliseconds"));
             out.push_str(&format!("-- {ms} ms later --"));
         } else {
-            out.push_str(PROMPT);
-            out.push_str(line);
-            if let Some(reply) = session.handle_line(line.as_bytes()) {
-                out.push('\n');
-                out.push_str(&reply.render());
-            }
+            out.push_str(&transcript_line(&mut session, line));
         }
         out.push('\n');
     }

@@ -1,7 +1,6 @@
 //! `cargo run -p lesson03-persistence -- --data-dir DIR --fsync POLICY`:
 //! lesson 2's REPL on a store that survives restarts.
 
-use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,23 +53,9 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("{report}");
-    let mut session = Session::new(store);
-    let result = if io::stdin().is_terminal() {
-        let banner = format!(
-            "lesson03-persistence: a durable key-value store in {} (fsync {fsync}). Type HELP for commands, QUIT to leave.",
-            args.data_dir.display()
-        );
-        repl::run_interactive(&mut session, &banner).map_err(|e| e.to_string())
-    } else {
-        repl::run_pipe(&mut session, io::stdin().lock(), io::stdout().lock())
-            .map_err(|e| e.to_string())
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.contains("Broken pipe") => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("lesson03-persistence: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let banner = format!(
+        "lesson03-persistence: a durable key-value store in {} (fsync {fsync}). Type HELP for commands, QUIT to leave.",
+        args.data_dir.display()
+    );
+    repl::run(&mut Session::new(store), "lesson03-persistence", &banner)
 }

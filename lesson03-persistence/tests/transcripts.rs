@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use lesson02_kv::ManualClock;
-use lesson02_kv::repl::{LineHandler, PROMPT};
+use lesson02_kv::repl::transcript_line;
 use lesson03_persistence::durable::LOG_FILE;
 use lesson03_persistence::fs::RealFs;
 use lesson03_persistence::{DurableStore, FsyncPolicy, Options, Session};
@@ -43,12 +43,7 @@ fn transcript(dir: &Path, script: &str) -> String {
             ));
         } else {
             let session = session.as_mut().expect("@start first");
-            out.push_str(PROMPT);
-            out.push_str(line);
-            if let Some(reply) = session.handle_line(line.as_bytes()) {
-                out.push('\n');
-                out.push_str(&reply.render());
-            }
+            out.push_str(&transcript_line(session, line));
         }
         out.push('\n');
     }
