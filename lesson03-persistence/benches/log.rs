@@ -51,7 +51,7 @@ fn append(c: &mut Criterion) {
             },
             |mut log| {
                 for r in &records {
-                    log.append(r);
+                    log.append(r).unwrap();
                 }
                 log.flush().unwrap();
             },

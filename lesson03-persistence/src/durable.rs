@@ -157,6 +157,8 @@ pub struct DurableStore<F: FileSystem = RealFs, C: Clock = SystemClock> {
     snapshot_bytes: u64,
     last_snapshot_ms: Option<u64>,
     auto_compactions: u64,
+    /// Why the last automatic compaction failed, if it did.
+    compaction_error: Option<String>,
     /// Held (locked) for as long as the store is open.
     _lock: File,
 }
@@ -207,7 +209,12 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
             report.records_replayed as u64,
             replay.valid_bytes,
         )?;
-        // ANCHOR_END: open
+        // The log file may have just been created: make its name durable,
+        // and the data directory's too, or a power cut could undo them.
+        fs.sync_dir(&dir).map_err(|e| Error::io("fsync", &dir, e))?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs.sync_dir(parent).map_err(|e| Error::io("fsync", parent, e))?;
+        }
 
         let snapshot_bytes = fs.read(&snapshot_path).ok().flatten().map_or(0, |b| b.len() as u64);
         let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
@@ -225,10 +232,12 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
             snapshot_bytes,
             last_snapshot_ms: None,
             auto_compactions: 0,
+            compaction_error: None,
             _lock: lock,
         };
         Ok((store, report))
     }
+    // ANCHOR_END: open
 
     /// The data directory.
     pub fn dir(&self) -> &Path {
@@ -265,9 +274,10 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
             self.poison(e.to_string());
             return Reply::Error(format!("ERR write not durable: {e}"));
         }
-        if let Err(e) = self.maybe_compact() {
-            return Reply::Error(format!("ERR automatic compaction failed: {e}"));
-        }
+        // The write is durable whatever happens to the compaction: its reply
+        // stands. A compaction that failed after the log swap has poisoned
+        // the store, so the *next* write says so.
+        self.maybe_compact();
         reply
     }
 
@@ -279,7 +289,7 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
             return Ok(());
         }
         for change in changes {
-            self.log.append(&LogRecord::from(change));
+            self.log.append(&LogRecord::from(change))?;
         }
         match self.options.fsync {
             FsyncPolicy::Always => self.log.sync(),
@@ -309,7 +319,10 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
             return (reply, None);
         }
         for change in changes {
-            self.log.append(&LogRecord::from(change));
+            if let Err(e) = self.log.append(&LogRecord::from(change)) {
+                self.poison(e.to_string());
+                return (Reply::Error(format!("ERR write not durable: {e}")), None);
+            }
         }
         // Not flushed here: the next syncer writes everything buffered in one
         // `write`, for all the writers it covers.
@@ -341,6 +354,9 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
     // ANCHOR: compact
     /// `SAVE`: writes a snapshot of the whole state. The log stays.
     pub fn save(&mut self) -> Result<()> {
+        // After a failed write or fsync, memory may hold changes the log
+        // does not: a snapshot would make them durable behind its back.
+        self.writable()?;
         self.log.flush()?;
         let state = self.store.dump();
         let path = self.dir.join(SNAPSHOT_FILE);
@@ -354,30 +370,49 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
     /// any point leaves the old snapshot and log, the new snapshot and the
     /// old log (whose records it already contains), or the new pair.
     pub fn compact(&mut self) -> Result<()> {
-        self.save()?;
+        self.save()?; // refuses, like every write, once the store is poisoned
         let path = self.dir.join(LOG_FILE);
         let tmp = path.with_extension("log.tmp");
         let mut empty = self.fs.create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
         empty.sync().map_err(|e| Error::io("fsync", &tmp, e))?;
         drop(empty);
         self.fs.rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;
-        self.fs.sync_dir(&self.dir).map_err(|e| Error::io("fsync", &self.dir, e))?;
-        self.log = LogWriter::open(&self.fs, &path, 0, 0, self.log.lsn())?;
-        Ok(())
+        // From here the old log is gone from the directory. If anything
+        // fails now, new records could go to the wrong file, or vanish with
+        // an undone rename: refuse writes from now on.
+        let swapped = self
+            .fs
+            .sync_dir(&self.dir)
+            .map_err(|e| Error::io("fsync", &self.dir, e))
+            .and_then(|()| LogWriter::open(&self.fs, &path, 0, 0, self.log.lsn()));
+        match swapped {
+            Ok(log) => {
+                self.log = log;
+                Ok(())
+            }
+            Err(e) => {
+                self.poison(format!("compaction failed after the log swap: {e}"));
+                Err(e)
+            }
+        }
     }
     // ANCHOR_END: compact
 
     /// Compacts when the log has grown past the thresholds of [`Options`]:
     /// replaying it would cost more than loading the state it describes.
-    fn maybe_compact(&mut self) -> Result<()> {
+    /// A failure is kept for INFO; see [`DurableStore::compact`] for why a
+    /// late one also poisons the store.
+    fn maybe_compact(&mut self) {
         let len = self.log.len();
         if len >= self.options.auto_compact_min_bytes
             && len >= self.snapshot_bytes.saturating_mul(self.options.auto_compact_ratio)
+            && self.poisoned().is_none()
         {
-            self.compact()?;
-            self.auto_compactions += 1;
+            match self.compact() {
+                Ok(()) => self.auto_compactions += 1,
+                Err(e) => self.compaction_error = Some(e.to_string()),
+            }
         }
-        Ok(())
     }
 
     /// `INFO`: what the store knows about its files, one `name: value` per line.
@@ -405,6 +440,10 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
             ("snapshot_bytes".into(), self.snapshot_bytes.to_string()),
             ("last_snapshot".into(), last_snapshot),
             ("auto_compactions".into(), self.auto_compactions.to_string()),
+            (
+                "last_compaction_error".into(),
+                self.compaction_error.clone().unwrap_or_else(|| "none".into()),
+            ),
             ("background_syncs".into(), background_syncs.to_string()),
             (
                 "writes".into(),
@@ -498,14 +537,22 @@ impl<F: FileSystem, C: Clock> KvStore for DurableStore<F, C> {
 
     fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
         self.writable()?;
+        // Refuse before changing memory what the log could not hold.
+        let bytes = (key.len() + value.len()) as u64;
+        if bytes + 64 > u64::from(crate::record::MAX_PAYLOAD) {
+            return Err(Error::TooLarge { bytes });
+        }
         self.store.set(key, value, None, SetTtl::Clear);
-        self.persist_or_poison()
+        self.persist_or_poison()?;
+        self.maybe_compact();
+        Ok(())
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<bool> {
         self.writable()?;
         let existed = self.store.remove(key);
         self.persist_or_poison()?;
+        self.maybe_compact();
         Ok(existed)
     }
 
@@ -518,7 +565,9 @@ impl<F: FileSystem, C: Clock> KvStore for DurableStore<F, C> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.log.sync()
+        self.writable()?;
+        // A failed fsync cannot be retried (see the book): poison.
+        self.log.sync().inspect_err(|e| self.poison(e.to_string()))
     }
 }
 

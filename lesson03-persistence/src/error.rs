@@ -45,6 +45,12 @@ pub enum Error {
         /// The data directory.
         dir: PathBuf,
     },
+    /// A record too big for the log's framing.
+    #[error("a change of {bytes} bytes is too big for one log record (the limit is 64 MiB)")]
+    TooLarge {
+        /// The encoded record's size.
+        bytes: u64,
+    },
     /// An earlier write or fsync failed, so the store refuses writes.
     #[error("the store refuses writes since {0}; restart it to recover from the log")]
     Poisoned(String),

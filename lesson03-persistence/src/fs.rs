@@ -16,9 +16,10 @@
 //! for every N is how the lesson proves its recovery rules, in-process and
 //! deterministically.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 // ANCHOR: traits
@@ -139,17 +140,23 @@ pub struct Faults {
     pub crashed: bool,
 }
 
-/// A [`RealFs`] that injects [`Faults`]. Clones share the faults.
+/// A [`RealFs`] that injects [`Faults`], and remembers how much of each
+/// file was fsynced, so that [`FaultyFs::power_cut`] can throw away the
+/// rest. Clones share the faults and the memory.
 #[derive(Debug, Clone, Default)]
 pub struct FaultyFs {
     faults: Arc<Mutex<Faults>>,
+    /// For each file written through us: its length at the last fsync.
+    synced: Arc<Mutex<HashMap<PathBuf, u64>>>,
 }
 
 /// A file opened through a [`FaultyFs`].
 #[derive(Debug)]
 pub struct FaultyFile {
     file: File,
+    path: PathBuf,
     faults: Arc<Mutex<Faults>>,
+    synced: Arc<Mutex<HashMap<PathBuf, u64>>>,
 }
 
 fn crashed() -> io::Error {
@@ -159,7 +166,32 @@ fn crashed() -> io::Error {
 impl FaultyFs {
     /// A file system with these faults.
     pub fn new(faults: Faults) -> Self {
-        Self { faults: Arc::new(Mutex::new(faults)) }
+        Self { faults: Arc::new(Mutex::new(faults)), synced: Arc::default() }
+    }
+
+    // ANCHOR: power_cut
+    /// Simulates losing power: every file written through this file system
+    /// loses what was written after its last fsync, as the kernel's page
+    /// cache would. NB: directory changes (creations, renames) are kept;
+    /// modelling their loss too is left to tools like ALICE (see the book).
+    pub fn power_cut(&self) {
+        self.set(|f| f.crashed = true);
+        for (path, len) in self.synced.lock().expect("synced lock").iter() {
+            if let Ok(file) = OpenOptions::new().write(true).open(path) {
+                let _ = file.set_len(*len);
+            }
+        }
+    }
+    // ANCHOR_END: power_cut
+
+    fn file(&self, file: File, path: &Path, synced_len: u64) -> FaultyFile {
+        self.synced.lock().expect("synced lock").entry(path.to_path_buf()).or_insert(synced_len);
+        FaultyFile {
+            file,
+            path: path.to_path_buf(),
+            faults: self.faults.clone(),
+            synced: self.synced.clone(),
+        }
     }
 
     /// The faults and counters, as they are now.
@@ -217,7 +249,10 @@ impl WritableFile for FaultyFile {
         if let Some(delay) = delay {
             std::thread::sleep(delay);
         }
-        self.file.sync_data()
+        self.file.sync_data()?;
+        let len = self.file.metadata()?.len();
+        self.synced.lock().expect("synced lock").insert(self.path.clone(), len);
+        Ok(())
     }
 }
 
@@ -226,12 +261,17 @@ impl FileSystem for FaultyFs {
 
     fn open_append(&self, path: &Path) -> io::Result<FaultyFile> {
         FaultyFs::op(&self.faults)?;
-        Ok(FaultyFile { file: RealFs.open_append(path)?, faults: self.faults.clone() })
+        let file = RealFs.open_append(path)?;
+        // What was there before we saw it counts as synced.
+        let len = file.metadata()?.len();
+        Ok(self.file(file, path, len))
     }
 
     fn create(&self, path: &Path) -> io::Result<FaultyFile> {
         FaultyFs::op(&self.faults)?;
-        Ok(FaultyFile { file: RealFs.create(path)?, faults: self.faults.clone() })
+        let file = RealFs.create(path)?;
+        self.synced.lock().expect("synced lock").insert(path.to_path_buf(), 0);
+        Ok(self.file(file, path, 0))
     }
 
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
@@ -243,12 +283,19 @@ impl FileSystem for FaultyFs {
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
         FaultyFs::op(&self.faults)?;
-        RealFs.truncate(path, len)
+        RealFs.truncate(path, len)?;
+        self.synced.lock().expect("synced lock").insert(path.to_path_buf(), len);
+        Ok(())
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         FaultyFs::op(&self.faults)?;
-        RealFs.rename(from, to)
+        RealFs.rename(from, to)?;
+        let mut synced = self.synced.lock().expect("synced lock");
+        if let Some(len) = synced.remove(from) {
+            synced.insert(to.to_path_buf(), len);
+        }
+        Ok(())
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
@@ -296,6 +343,20 @@ mod tests {
         file.sync().unwrap(); // op 1
         assert!(file.sync().is_err()); // op 2: crash
         assert!(fs.faults().crashed);
+    }
+
+    #[test]
+    fn a_power_cut_keeps_only_what_was_fsynced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let fs = FaultyFs::default();
+        let mut file = fs.create(&path).unwrap();
+        write_all(&mut file, b"durable").unwrap();
+        file.sync().unwrap();
+        write_all(&mut file, b" and not").unwrap();
+        fs.power_cut();
+        assert_eq!(std::fs::read(&path).unwrap(), b"durable");
+        assert!(write_all(&mut file, b"x").is_err(), "nothing works after a power cut");
     }
 
     #[test]

@@ -24,7 +24,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, WritableFile, write_all};
+use crate::fs::{FileSystem, WritableFile};
 use crate::record::{self, Invalid, LogRecord};
 
 /// What recovery found in the log.
@@ -132,25 +132,48 @@ impl<F: FileSystem> LogWriter<F> {
         Ok(Self { path: path.into(), file, buffer: Vec::new(), len, records, lsn })
     }
 
-    /// Encodes `record` into the buffer. Nothing is written yet.
-    pub fn append(&mut self, record: &LogRecord) {
+    /// Encodes `record` into the buffer. Nothing is written yet. A record
+    /// too big for the log's framing is refused, since no reader would
+    /// accept it back.
+    pub fn append(&mut self, record: &LogRecord) -> Result<()> {
         let before = self.buffer.len();
         record::encode(record, &mut self.buffer);
         let added = (self.buffer.len() - before) as u64;
+        if added - record::HEADER_LEN as u64 > u64::from(record::MAX_PAYLOAD) {
+            self.buffer.truncate(before);
+            return Err(Error::TooLarge { bytes: added });
+        }
         self.len += added;
         self.lsn += added;
         self.records += 1;
+        Ok(())
     }
 
     /// Hands the buffered records to the operating system (`write`). They
     /// survive a crash of this process, but not yet of the machine.
+    ///
+    /// A write may stop halfway (a full disk): what was written leaves the
+    /// buffer, so that a later flush continues where this one stopped
+    /// instead of writing those bytes twice.
     pub fn flush(&mut self) -> Result<()> {
-        if !self.buffer.is_empty() {
-            write_all(&mut self.file, &self.buffer)
-                .map_err(|e| Error::io("write", &self.path, e))?;
-            self.buffer.clear();
-        }
-        Ok(())
+        let mut written = 0;
+        let result = loop {
+            if written == self.buffer.len() {
+                break Ok(());
+            }
+            match self.file.write(&self.buffer[written..]) {
+                Ok(0) => {
+                    break Err(std::io::Error::new(
+                        std::io::ErrorKind::WriteZero,
+                        "the file accepted no bytes",
+                    ));
+                }
+                Ok(n) => written += n,
+                Err(e) => break Err(e),
+            }
+        };
+        self.buffer.drain(..written);
+        result.map_err(|e| Error::io("write", &self.path, e))
     }
 
     /// Flushes, then makes everything durable (`fsync`): it survives a
@@ -159,8 +182,10 @@ impl<F: FileSystem> LogWriter<F> {
         self.flush()?;
         self.file.sync().map_err(|e| Error::io("fsync", &self.path, e))
     }
-    // ANCHOR_END: writer
+}
+// ANCHOR_END: writer
 
+impl<F: FileSystem> LogWriter<F> {
     /// Bytes in the log, counting records still in the buffer.
     pub fn len(&self) -> u64 {
         self.len

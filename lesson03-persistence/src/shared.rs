@@ -1,9 +1,9 @@
 //! Group commit: many writers, few fsyncs.
 //!
 //! Under `fsync always`, a writer may not get its reply before its record is
-//! on disk. One fsync costs a millisecond or more, so writers that each wait
-//! for their own fsync get at most about a thousand writes a second,
-//! however many they are. But one fsync makes durable *everything written
+//! on disk. One fsync costs from a fraction of a millisecond (a fast SSD) to
+//! ten (a spinning disk), so writers that each wait for their own fsync get
+//! a few thousand writes a second at best, however many they are. But one fsync makes durable *everything written
 //! before it*, so concurrent writers can share one:
 //!
 //! ```text

@@ -46,6 +46,7 @@ fn concurrent_writers_share_fsyncs_and_lose_nothing() {
         fsyncs * 2 <= writes,
         "{fsyncs} fsyncs for {writes} writes: writers did not share them"
     );
+    fs.power_cut(); // only what was fsynced survives
     drop(shared);
 
     let (mut reopened, _) =

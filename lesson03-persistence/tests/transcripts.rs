@@ -3,8 +3,8 @@
 //! a temporary directory, with a manual clock.
 //!
 //! Script lines: a command (printed after `kv> `, then its reply);
-//! `# comment`; `@start` (open the store, print the recovery report the
-//! binary prints); `@stop` (close it); `@tear N` (cut the last N bytes off
+//! `# comment`; `@start [never]` (open the store, with `fsync always` or
+//! `never`, and print the recovery report the binary prints); `@stop` (close it); `@tear N` (cut the last N bytes off
 //! the log, as a crash in the middle of a write would).
 
 use std::path::Path;
@@ -22,12 +22,16 @@ fn transcript(dir: &Path, script: &str) -> String {
     for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if line.starts_with('#') {
             out.push_str(line);
-        } else if line == "@start" {
-            let options = Options { fsync: FsyncPolicy::Always, ..Options::default() };
+        } else if let Some(policy) = line.strip_prefix("@start") {
+            let (fsync, name) = match policy.trim() {
+                "never" => (FsyncPolicy::Never, "never"),
+                _ => (FsyncPolicy::Always, "always"),
+            };
+            let options = Options { fsync, ..Options::default() };
             let (store, report) =
                 DurableStore::open_with(dir, options, RealFs, clock.clone()).unwrap();
             out.push_str(&format!(
-                "$ lesson03-persistence --data-dir data --fsync always\n{report}"
+                "$ lesson03-persistence --data-dir data --fsync {name}\n{report}"
             ));
             session = Some(Session::new(store));
         } else if line == "@stop" {
@@ -80,12 +84,13 @@ fn restart() {
 fn torn_tail() {
     let tmp = tempfile::tempdir().unwrap();
     let script = r#"
-        @start
+        # With fsync never, OK means "handed to the OS", not "on disk".
+        @start never
         SET a "first write"
         SET b "second write"
         @stop
         @tear 5
-        @start
+        @start never
         # The half-written record of SET b was cut off; SET a is intact.
         GET a
         GET b
