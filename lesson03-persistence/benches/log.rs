@@ -1,8 +1,8 @@
 //! Three measurements, each against what a user would reach for instead,
 //! in the same run (`cargo bench -p lesson03-persistence`):
 //!
-//! - `append`: 1,000 records into the log without fsync, against a raw
-//!   `BufWriter` writing the same framed bytes.
+//! - `append`: 1,000 records (100-byte and 1,000-byte values) into the log
+//!   without fsync, against a raw `BufWriter` writing the same framed bytes.
 //! - `durable_writes`: writes under `fsync always`, one writer against 50
 //!   concurrent writers sharing fsyncs (group commit). Throughput in writes/s.
 //! - `recovery`: opening a log of 1,000,000 records (read, check, decode,
@@ -25,10 +25,10 @@ use lesson03_persistence::record::{self, LogRecord};
 use lesson03_persistence::shared::SharedStore;
 use lesson03_persistence::{DurableStore, FsyncPolicy, Options};
 
-fn record(i: usize) -> LogRecord {
+fn record(i: usize, value_len: usize) -> LogRecord {
     LogRecord::Put {
         key: format!("key:{i:012}").into_bytes(),
-        value: vec![b'v'; 100],
+        value: vec![b'v'; value_len],
         expires_at: None,
     }
 }
@@ -36,48 +36,51 @@ fn record(i: usize) -> LogRecord {
 fn append(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("bench.log");
-    let records: Vec<LogRecord> = (0..1000).map(record).collect();
-    let mut framed = Vec::new();
-    for r in &records {
-        record::encode(r, &mut framed);
-    }
     let mut group = c.benchmark_group("append");
-    group.throughput(Throughput::Elements(records.len() as u64));
-    group.bench_function("log_writer", |b| {
-        b.iter_batched(
-            || {
-                let _ = std::fs::remove_file(&path);
-                LogWriter::open(&RealFs, &path, 0, 0, 0).unwrap()
-            },
-            |mut log| {
-                for r in &records {
-                    log.append(r).unwrap();
-                }
-                log.flush().unwrap();
-            },
-            BatchSize::PerIteration,
-        );
-    });
-    group.bench_function("bufwriter_same_bytes", |b| {
-        b.iter_batched(
-            || {
-                let _ = std::fs::remove_file(&path);
-                BufWriter::new(std::fs::File::create(&path).unwrap())
-            },
-            |mut file| {
-                // The same framed bytes, record by record, as a log would write them.
-                let mut at = 0;
-                while at < framed.len() {
-                    let len =
-                        8 + u32::from_le_bytes(framed[at..at + 4].try_into().unwrap()) as usize;
-                    file.write_all(&framed[at..at + len]).unwrap();
-                    at += len;
-                }
-                file.flush().unwrap();
-            },
-            BatchSize::PerIteration,
-        );
-    });
+    // Small records show the cost of framing; bigger ones dilute it.
+    for value_len in [100, 1000] {
+        let records: Vec<LogRecord> = (0..1000).map(|i| record(i, value_len)).collect();
+        let mut framed = Vec::new();
+        for r in &records {
+            record::encode(r, &mut framed);
+        }
+        group.throughput(Throughput::Elements(records.len() as u64));
+        group.bench_function(format!("log_writer/{value_len}B"), |b| {
+            b.iter_batched(
+                || {
+                    let _ = std::fs::remove_file(&path);
+                    LogWriter::open(&RealFs, &path, 0, 0, 0).unwrap()
+                },
+                |mut log| {
+                    for r in &records {
+                        log.append(r).unwrap();
+                    }
+                    log.flush().unwrap();
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        group.bench_function(format!("bufwriter_same_bytes/{value_len}B"), |b| {
+            b.iter_batched(
+                || {
+                    let _ = std::fs::remove_file(&path);
+                    BufWriter::new(std::fs::File::create(&path).unwrap())
+                },
+                |mut file| {
+                    // The same framed bytes, record by record, as a log would write them.
+                    let mut at = 0;
+                    while at < framed.len() {
+                        let len =
+                            8 + u32::from_le_bytes(framed[at..at + 4].try_into().unwrap()) as usize;
+                        file.write_all(&framed[at..at + len]).unwrap();
+                        at += len;
+                    }
+                    file.flush().unwrap();
+                },
+                BatchSize::PerIteration,
+            );
+        });
+    }
     group.finish();
 }
 

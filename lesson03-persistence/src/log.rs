@@ -129,7 +129,9 @@ impl<F: FileSystem> LogWriter<F> {
     /// found; `lsn` is where the sequence numbers continue from.
     pub fn open(fs: &F, path: &Path, len: u64, records: u64, lsn: u64) -> Result<Self> {
         let file = fs.open_append(path).map_err(|e| Error::io("open", path, e))?;
-        Ok(Self { path: path.into(), file, buffer: Vec::new(), len, records, lsn })
+        // Room for a typical batch, so that appending rarely reallocates.
+        let buffer = Vec::with_capacity(256 << 10);
+        Ok(Self { path: path.into(), file, buffer, len, records, lsn })
     }
 
     /// Encodes `record` into the buffer. Nothing is written yet. A record
