@@ -105,6 +105,17 @@ impl<C: Clock> Store<C> {
     }
     // ANCHOR_END: apply
 
+    /// Makes room for `additional` more keys, so that a replay of known
+    /// size does not grow (and rehash) the table twenty times on the way.
+    pub fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
+    }
+
+    /// Gives back room that a generous [`Store::reserve`] did not use.
+    pub fn shrink_to_fit(&mut self) {
+        self.map.shrink_to_fit();
+    }
+
     /// The changes that rebuild the current state from an empty store: one
     /// `Put` per live key, in no particular order. A snapshot is this list.
     pub fn dump(&mut self) -> Vec<Change> {

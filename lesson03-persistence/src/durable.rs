@@ -189,6 +189,7 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         let snapshot_path = dir.join(SNAPSHOT_FILE);
         if let Some(state) = snapshot::load(&fs, &snapshot_path)? {
             report.snapshot_keys = Some(state.len());
+            store.reserve(state.len());
             for put in state {
                 store.apply(put);
             }
@@ -198,9 +199,11 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         report.records_replayed = replay.records.len();
         report.truncated_bytes = replay.truncated_bytes;
         report.truncated_because = replay.truncated_because;
+        store.reserve(replay.records.len()); // at most one new key per record
         for record in replay.records {
             store.apply(record.into());
         }
+        store.shrink_to_fit(); // many records may have been for the same keys
         store.record_changes();
         let log = LogWriter::open(
             &fs,
