@@ -17,6 +17,20 @@ use crate::tokenizer::tokenize;
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 // ANCHOR: session
+/// The first step of handling a line, in every lesson's session: refuse an
+/// oversized line, and tokenize. `Ok(None)` for a blank line; `Err` holds the
+/// error reply for bad input.
+pub fn arguments(line: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Reply> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(Reply::Error(format!("ERR line longer than {MAX_LINE_BYTES} bytes")));
+    }
+    match tokenize(line) {
+        Ok(args) if args.is_empty() => Ok(None),
+        Ok(args) => Ok(Some(args)),
+        Err(e) => Err(Reply::error(&e)),
+    }
+}
+
 /// A conversation with one store.
 pub struct Session<C: Clock> {
     store: Store<C>,
@@ -32,13 +46,10 @@ impl<C: Clock> Session<C> {
     /// Handles one line of input. Returns `None` for a blank line, else the
     /// reply, which is an error reply for any bad input.
     pub fn handle_line(&mut self, line: &[u8]) -> Option<Reply> {
-        if line.len() > MAX_LINE_BYTES {
-            return Some(Reply::Error(format!("ERR line longer than {MAX_LINE_BYTES} bytes")));
-        }
-        let args = match tokenize(line) {
-            Ok(args) if args.is_empty() => return None,
-            Ok(args) => args,
-            Err(e) => return Some(Reply::error(&e)),
+        let args = match arguments(line) {
+            Ok(Some(args)) => args,
+            Ok(None) => return None,
+            Err(reply) => return Some(reply),
         };
         let command = match command::parse(args) {
             Ok(command) => command,

@@ -5,7 +5,7 @@
 use lesson02_kv::error::Error;
 use lesson02_kv::execute::help_line;
 use lesson02_kv::repl::LineHandler;
-use lesson02_kv::tokenizer::tokenize;
+use lesson02_kv::session::arguments;
 use lesson02_kv::{Clock, Reply};
 
 use crate::commands::{self, Command};
@@ -68,16 +68,10 @@ impl<F: FileSystem, C: Clock> Session<F, C> {
 
 impl<F: FileSystem, C: Clock> LineHandler for Session<F, C> {
     fn handle_line(&mut self, line: &[u8]) -> Option<Reply> {
-        if line.len() > lesson02_kv::session::MAX_LINE_BYTES {
-            return Some(Reply::Error(format!(
-                "ERR line longer than {} bytes",
-                lesson02_kv::session::MAX_LINE_BYTES
-            )));
-        }
-        let args = match tokenize(line) {
-            Ok(args) if args.is_empty() => return None,
-            Ok(args) => args,
-            Err(e) => return Some(Reply::error(&e)),
+        let args = match arguments(line) {
+            Ok(Some(args)) => args,
+            Ok(None) => return None,
+            Err(reply) => return Some(reply),
         };
         let command = match commands::parse(args) {
             Ok(command) => command,
