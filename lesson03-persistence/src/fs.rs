@@ -246,11 +246,12 @@ impl WritableFile for FaultyFile {
         f.syncs += 1;
         let delay = f.sync_delay;
         drop(f); // others may write while this fsync is slow
+        // Only what was written before the fsync began is surely covered.
+        let len = self.file.metadata()?.len();
         if let Some(delay) = delay {
             std::thread::sleep(delay);
         }
         self.file.sync_data()?;
-        let len = self.file.metadata()?.len();
         self.synced.lock().expect("synced lock").insert(self.path.clone(), len);
         Ok(())
     }

@@ -10,16 +10,19 @@
 //! | an invalid record, and a valid record after it   | **corruption**: refuse to open        |
 //!
 //! A crash during an append leaves the last record incomplete: that is a
-//! torn tail, and the write it held was never acknowledged (it would have
-//! been, only after the append finished), so cutting it loses nothing that
-//! was promised. Damage *followed by* valid records is something else: the
+//! torn tail. Under `fsync always` its write was never acknowledged (that
+//! happens only after the append and its fsync), so cutting it loses nothing
+//! that was promised; under the other policies, losing it is the bounded
+//! loss they accept. Damage *followed by* valid records is something else: the
 //! records after it were acknowledged writes, and skipping the damaged one
 //! would silently serve wrong data. So the store refuses to open and names
 //! the file and the offset, and only an explicit repair cuts the log there.
 //!
 //! "Is there a valid record after it?" is answered by trying every later
 //! offset: a random run of bytes passes a CRC-32 check with odds of one in
-//! four billion, so a hit is a real record.
+//! four billion. NB: user values are not random, and one that contains a
+//! valid frame can make a torn tail look like corruption; numbering the
+//! records would close that gap.
 
 use std::path::{Path, PathBuf};
 

@@ -22,9 +22,8 @@ use serde::{Deserialize, Serialize};
 /// Bytes of framing before each payload.
 pub const HEADER_LEN: usize = 8;
 
-/// The largest payload a record may have. A length field above this is
-/// damage, not data: rejecting it stops a corrupt length from making the
-/// reader allocate gigabytes.
+/// The largest payload a record may have. The writer refuses bigger
+/// records, so a length field above this is damage, not data.
 pub const MAX_PAYLOAD: u32 = 64 << 20;
 
 // ANCHOR: record

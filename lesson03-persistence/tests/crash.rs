@@ -373,3 +373,41 @@ fn short_writes_lose_nothing() {
     want.sort();
     assert_eq!(state(&mut reopened), want);
 }
+
+#[test]
+fn a_set_too_big_for_one_record_is_refused_without_harm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = open(tmp.path(), RealFs, FsyncPolicy::Always).unwrap();
+    let big = lesson02_kv::Command::Set {
+        key: b"big".to_vec(),
+        value: vec![0; 65 << 20],
+        condition: None,
+        ttl: lesson02_kv::store::SetTtl::Clear,
+    };
+    let Reply::Error(why) = store.execute(big) else { panic!("a 65 MiB value was accepted") };
+    assert!(why.contains("too big"), "{why}");
+    assert_eq!(store.poisoned(), None, "refusing one SET must not stop the store");
+    assert_eq!(run(&mut store, "EXISTS big"), Reply::Integer(0), "nothing reached memory");
+    assert_eq!(run(&mut store, "SET small ok"), Reply::ok());
+}
+
+#[test]
+fn a_failed_automatic_compaction_is_reported_and_not_retried_on_every_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = FaultyFs::default();
+    let options = Options { auto_compact_min_bytes: 300, ..options(FsyncPolicy::Never) };
+    let (mut store, _) =
+        DurableStore::open_with(tmp.path(), options, fs.clone(), ManualClock::new(0)).unwrap();
+    fs.set(|f| f.fail_sync = true); // the snapshot's fsync will fail; plain writes do not fsync
+    let mut i = 0;
+    while !store.info().iter().any(|(k, v)| k == "last_compaction_error" && v != "none") {
+        assert_eq!(run(&mut store, &format!("SET key{i} some-value")), Reply::ok(), "writes go on");
+        i += 1;
+        assert!(i < 100, "no compaction was attempted");
+    }
+    assert_eq!(store.poisoned(), None, "a compaction that failed before the swap loses nothing");
+    // The next write is one operation (its write), not another compaction.
+    let before = fs.faults().ops;
+    assert_eq!(run(&mut store, "SET one more"), Reply::ok());
+    assert_eq!(fs.faults().ops - before, 1);
+}
