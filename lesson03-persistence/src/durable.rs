@@ -190,7 +190,9 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         let mut store = Store::with_clock(clock);
         let mut report = RecoveryReport::default();
         let snapshot_path = dir.join(SNAPSHOT_FILE);
-        if let Some(state) = snapshot::load(&fs, &snapshot_path)? {
+        let mut snapshot_bytes = 0;
+        if let Some((state, bytes)) = snapshot::load(&fs, &snapshot_path)? {
+            snapshot_bytes = bytes;
             report.snapshot_keys = Some(state.len());
             store.reserve(state.len());
             for put in state {
@@ -225,7 +227,6 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
             fs.sync_dir(parent).map_err(|e| Error::io("fsync", parent, e))?;
         }
 
-        let snapshot_bytes = fs.read(&snapshot_path).ok().flatten().map_or(0, |b| b.len() as u64);
         let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
         let flusher = (options.fsync == FsyncPolicy::EverySec).then(|| {
             start_flusher(fs.clone(), log_path, options.everysec_interval, shared.clone())
@@ -386,8 +387,7 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         self.log.flush()?;
         let state = self.store.dump();
         let path = self.dir.join(SNAPSHOT_FILE);
-        snapshot::write(&self.fs, &path, &state)?;
-        self.snapshot_bytes = self.fs.read(&path).ok().flatten().map_or(0, |b| b.len() as u64);
+        self.snapshot_bytes = snapshot::write(&self.fs, &path, &state)?;
         self.last_snapshot_ms = Some(self.store.clock().now_ms());
         Ok(())
     }

@@ -143,9 +143,4 @@ impl<F: FileSystem, C: Clock + Send + 'static> SharedStore<F, C> {
     pub fn fsyncs(&self) -> u64 {
         self.sync.0.lock().expect("sync lock").fsyncs
     }
-
-    /// Runs `f` on the store, under its lock.
-    pub fn with_store<T>(&self, f: impl FnOnce(&mut DurableStore<F, C>) -> T) -> T {
-        f(&mut self.store.lock().expect("store lock"))
-    }
 }

@@ -52,8 +52,8 @@ struct Entry {
 
 // ANCHOR: write
 /// Writes `state` (the `Put`s of [`lesson02_kv::Store::dump`]) as the
-/// snapshot at `path`, atomically and durably.
-pub fn write<F: FileSystem>(fs: &F, path: &Path, state: &[Change]) -> Result<()> {
+/// snapshot at `path`, atomically and durably. Returns its size in bytes.
+pub fn write<F: FileSystem>(fs: &F, path: &Path, state: &[Change]) -> Result<u64> {
     // exercise 3.3: begin
     let entries: Vec<Entry> = state
         .iter()
@@ -81,15 +81,16 @@ pub fn write<F: FileSystem>(fs: &F, path: &Path, state: &[Change]) -> Result<()>
     file.sync().map_err(|e| Error::io("fsync", &tmp, e))?;
     drop(file);
     fs.rename(&tmp, path).map_err(|e| Error::io("rename", &tmp, e))?;
-    fs.sync_dir(dir).map_err(|e| Error::io("fsync", dir, e))
+    fs.sync_dir(dir).map_err(|e| Error::io("fsync", dir, e))?;
+    Ok(bytes.len() as u64)
     // exercise 3.3: end
 }
 // ANCHOR_END: write
 
 // ANCHOR: load
-/// Reads the snapshot at `path`: `None` if there is none, its `Put`s if it
-/// is valid, and an error naming what is wrong otherwise.
-pub fn load<F: FileSystem>(fs: &F, path: &Path) -> Result<Option<Vec<Change>>> {
+/// Reads the snapshot at `path`: `None` if there is none, its `Put`s and its
+/// size in bytes if it is valid, and an error naming what is wrong otherwise.
+pub fn load<F: FileSystem>(fs: &F, path: &Path) -> Result<Option<(Vec<Change>, u64)>> {
     let Some(bytes) = fs.read(path).map_err(|e| Error::io("read", path, e))? else {
         return Ok(None);
     };
@@ -132,12 +133,13 @@ pub fn load<F: FileSystem>(fs: &F, path: &Path) -> Result<Option<Vec<Change>>> {
             entries.len()
         )));
     }
-    Ok(Some(
+    Ok(Some((
         entries
             .into_iter()
             .map(|e| Change::Put { key: e.key, value: e.value, expires_at: e.expires_at })
             .collect(),
-    ))
+        bytes.len() as u64,
+    )))
 }
 // ANCHOR_END: load
 
@@ -159,7 +161,8 @@ mod tests {
         let path = dir.path().join("snapshot.db");
         assert_eq!(load(&RealFs, &path).unwrap(), None);
         write(&RealFs, &path, &state()).unwrap();
-        assert_eq!(load(&RealFs, &path).unwrap(), Some(state()));
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(load(&RealFs, &path).unwrap(), Some((state(), size)));
         assert!(!path.with_extension("tmp").exists());
     }
 
@@ -190,7 +193,7 @@ mod tests {
             write(&RealFs, &path, &old).unwrap();
             let fs = FaultyFs::new(Faults { crash_before_op: Some(crash_at), ..Faults::default() });
             let result = write(&fs, &path, &state());
-            let loaded = load(&RealFs, &path).unwrap().unwrap();
+            let (loaded, _) = load(&RealFs, &path).unwrap().unwrap();
             if result.is_ok() {
                 assert_eq!(loaded, state());
             } else {
