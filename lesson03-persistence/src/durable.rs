@@ -34,7 +34,7 @@ use lesson02_kv::store::SetTtl;
 use lesson02_kv::{Clock, Command, Reply, Store, SystemClock};
 
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, RealFs, WritableFile};
+use crate::fs::{FileSystem, RealFs, OpenFile};
 use crate::log::{self, LogWriter};
 use crate::record::{self, LogRecord};
 use crate::snapshot;
@@ -518,7 +518,7 @@ impl<F: FileSystem, C: Clock> Drop for DurableStore<F, C> {
 /// Locks the data directory, so that a second process gets a clear error
 /// instead of interleaving its records with ours. The lock is the kernel's
 /// (`flock`), so it vanishes with the process, even after a crash.
-fn lock_dir(dir: &Path) -> Result<File> {
+pub fn lock_dir(dir: &Path) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     let file = File::create(&path).map_err(|e| Error::io("create", &path, e))?;
     match file.try_lock() {

@@ -27,7 +27,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, WritableFile};
+use crate::fs::{FileSystem, OpenFile};
 use crate::record::{self, Invalid, LogRecord};
 
 /// What recovery found in the log.

@@ -25,7 +25,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use lesson02_kv::{Clock, Command, Reply};
 
 use crate::durable::DurableStore;
-use crate::fs::{FileSystem, WritableFile};
+use crate::fs::{FileSystem, OpenFile};
 
 /// Where the log's fsyncs stand.
 #[derive(Debug, Default)]

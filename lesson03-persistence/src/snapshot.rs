@@ -31,7 +31,7 @@ use lesson02_kv::Change;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, WritableFile, write_all};
+use crate::fs::{FileSystem, OpenFile, write_all};
 
 /// The first bytes of every snapshot file.
 pub const MAGIC: &[u8; 8] = b"L3SNAP01";
