@@ -1,0 +1,1 @@
+//! Bitcask: a hash index over an on-disk log (being written).
