@@ -34,7 +34,7 @@ use lesson02_kv::store::SetTtl;
 use lesson02_kv::{Clock, Command, Reply, Store, SystemClock};
 
 use crate::error::{Error, Result};
-use crate::fs::{FileSystem, RealFs, OpenFile};
+use crate::fs::{FileSystem, OpenFile, RealFs};
 use crate::log::{self, LogWriter};
 use crate::record::{self, LogRecord};
 use crate::snapshot;
