@@ -44,6 +44,9 @@ pub struct TreeStats {
     pub pages: u32,
     /// Bytes used in tree pages over bytes in them, in percent.
     pub fill_percent: f64,
+    /// What each page of the file is: "meta", "tree" (nodes and overflow
+    /// pages), "free" or "free list".
+    pub page_use: Vec<&'static str>,
 }
 
 struct Walk {
@@ -75,24 +78,27 @@ pub fn check<S: PageStore>(tree: &mut Tree<S>) -> std::result::Result<TreeStats,
     let mut claim = |page: PageId, what: &'static str| -> std::result::Result<(), String> {
         match owner.get_mut(page as usize) {
             None => Err(format!("{what} page {page} is past the end of the file")),
-            Some(Some(other)) => Err(format!("page {page} is both {other} and {what}")),
+            Some(Some(other)) => {
+                Err(format!("page {page} is both a {other} page and a {what} page"))
+            }
             Some(slot) => {
                 *slot = Some(what);
                 Ok(())
             }
         }
     };
-    claim(0, "a meta page")?;
-    claim(1, "a meta page")?;
+    claim(0, "meta")?;
+    claim(1, "meta")?;
     for &page in &walk.seen {
-        claim(page, "a tree page")?;
+        claim(page, "tree")?;
     }
     for free in tree.pager.free_pages() {
-        claim(free.page, "a free page")?;
+        claim(free.page, "free")?;
     }
     for &page in tree.pager.free_list_chain() {
-        claim(page, "a free-list page")?;
+        claim(page, "free list")?;
     }
+    stats.page_use = owner.iter().map(|o| o.unwrap_or("leaked")).collect();
     if let Some(leaked) = owner.iter().position(Option::is_none) {
         return Err(format!("page {leaked} is neither in the tree nor free: it leaked"));
     }

@@ -72,7 +72,8 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// The meta page's bytes: fields, then a CRC-32 of them.
+    /// The meta page's bytes: fields, then a CRC-32 of the whole page
+    /// (the zeros after the fields too: every byte is checked).
     ///
     /// ```text
     ///   0 magic "L4BTREE1" │ 8 page_size u32 │ 12 seq u64 │ 20 root u32
@@ -87,7 +88,7 @@ impl Meta {
         page[24..28].copy_from_slice(&self.page_count.to_le_bytes());
         page[28..32].copy_from_slice(&self.free_head.unwrap_or(0).to_le_bytes());
         page[32..40].copy_from_slice(&self.len.to_le_bytes());
-        let crc = crc32fast::hash(&page[..40]);
+        let crc = meta_checksum(&page);
         page[40..44].copy_from_slice(&crc.to_le_bytes());
         page
     }
@@ -99,7 +100,7 @@ impl Meta {
         }
         let u32_at = |at: usize| u32::from_le_bytes(page[at..at + 4].try_into().expect("4 bytes"));
         let u64_at = |at: usize| u64::from_le_bytes(page[at..at + 8].try_into().expect("8 bytes"));
-        if crc32fast::hash(&page[..40]) != u32_at(40) {
+        if meta_checksum(page) != u32_at(40) {
             return Err("meta page checksum mismatch".into());
         }
         let meta = Meta {
@@ -118,6 +119,14 @@ impl Meta {
     }
 }
 // ANCHOR_END: meta
+
+/// CRC-32 of a meta page, but for the checksum's own four bytes.
+fn meta_checksum(page: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&page[..40]);
+    hasher.update(&page[44..]);
+    hasher.finalize()
+}
 
 /// A free page, and the first commit that may reuse it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
