@@ -29,6 +29,9 @@
 
 pub mod bitcask;
 pub mod btree;
+pub mod commands;
 pub mod error;
+pub mod session;
 
 pub use error::{Error, Result};
+pub use session::{Engine, Session};

@@ -39,6 +39,7 @@ pub use store::{FileStore, MemStore, PageStore};
 pub use tree::{Limits, Tree};
 
 use crate::error::{Error, Result};
+use crate::session::Engine;
 
 /// A page's number: page `n` starts at byte `n × page_size` of the file.
 pub type PageId = u32;
@@ -255,6 +256,54 @@ impl<S: PageStore> BTree<S> {
     }
 }
 
+// ANCHOR: engine
+impl<S: PageStore> Engine for BTree<S> {
+    fn name(&self) -> &'static str {
+        "btree"
+    }
+
+    fn info(&mut self) -> Result<Vec<(String, String)>> {
+        let meta = self.meta();
+        let stats =
+            self.check().map_err(|why| Error::corrupt(self.tree.pager.store().path(), 0, why))?;
+        Ok(vec![
+            ("file".into(), file_name(self.tree.pager.store().path())),
+            ("page_size".into(), self.tree.pager.page_size().to_string()),
+            ("commit".into(), format!("{} (meta slot {})", meta.seq, meta.seq % 2)),
+            ("keys".into(), stats.keys.to_string()),
+            ("height".into(), stats.height.to_string()),
+            ("pages".into(), stats.pages.to_string()),
+            (
+                "pages_in_use".into(),
+                format!(
+                    "{} leaf, {} internal, {} overflow",
+                    stats.leaves, stats.internal, stats.overflow
+                ),
+            ),
+            ("free_pages".into(), stats.free.to_string()),
+            ("fill_factor".into(), format!("{:.0}%", stats.fill_percent)),
+        ])
+    }
+
+    fn debug_view(&mut self, view: &[u8]) -> Option<Result<String>> {
+        (view == b"TREE").then(|| self.dump())
+    }
+
+    fn merge(&mut self) -> Option<Result<String>> {
+        None
+    }
+
+    /// Every key deleted in one batch: `FLUSHALL` is atomic.
+    fn clear(&mut self) -> Result<()> {
+        let mut batch = Batch::new();
+        for (key, _) in self.scan(&KeyRange::all())? {
+            batch.delete(key);
+        }
+        self.write(&batch)
+    }
+}
+// ANCHOR_END: engine
+
 impl<S: PageStore> KvStore for BTree<S> {
     type Error = Error;
 
@@ -284,4 +333,9 @@ impl<S: PageStore> KvStore for BTree<S> {
     fn len(&mut self) -> Result<usize> {
         Ok(self.tree.pager.len() as usize)
     }
+}
+
+/// A path's last part, for INFO: the data directory is the user's to know.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }

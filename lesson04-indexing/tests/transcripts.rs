@@ -1,0 +1,134 @@
+//! Scripted sessions of the binary's line handler, snapshotted for the book.
+//!
+//! Script lines: a command (printed after `kv> `, then its reply);
+//! `# comment`; `@start btree PAGE_SIZE` (open the engine in the data
+//! directory and print the open report the binary prints); `@stop` (close it).
+
+use std::path::Path;
+
+use lesson02_kv::repl::transcript_line;
+use lesson04_indexing::Session;
+use lesson04_indexing::btree::{self, BTree, FileStore};
+
+enum Open {
+    BTree(Session<BTree<FileStore>>),
+}
+
+fn transcript(dir: &Path, script: &str) -> String {
+    let mut session: Option<Open> = None;
+    let mut out = String::new();
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with('#') {
+            out.push_str(line);
+        } else if let Some(how) = line.strip_prefix("@start ") {
+            let words: Vec<&str> = how.split_whitespace().collect();
+            match words[..] {
+                ["btree", page_size] => {
+                    let page_size = page_size.parse().unwrap();
+                    let options = btree::Options { page_size, ..btree::Options::default() };
+                    let (tree, report) = BTree::open(dir, options).unwrap();
+                    out.push_str(&format!(
+                        "$ lesson04-indexing --engine btree --data-dir data --page-size {page_size}\n{report}"
+                    ));
+                    session = Some(Open::BTree(Session::new(tree)));
+                }
+                _ => panic!("unknown @start {how}"),
+            }
+        } else if line == "@stop" {
+            session = None;
+            out.push_str("-- the process exits --");
+        } else {
+            match session.as_mut().expect("@start first") {
+                Open::BTree(s) => out.push_str(&transcript_line(s, line)),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+// ANCHOR: grow
+#[test]
+fn btree_grows_and_shrinks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+        @start btree 64
+        # 64-byte pages: a leaf holds five of these keys.
+        SET ant 1
+        SET bee 2
+        SET cat 3
+        SET dog 4
+        SET eel 5
+        DEBUG TREE
+        # A sixth key does not fit: the leaf splits in two, and a new root
+        # above them holds the right half's first key.
+        SET fox 6
+        DEBUG TREE
+        SET gnu 7
+        SET hen 8
+        SET jay 9
+        SET kid 1
+        SET owl 2
+        DEBUG TREE
+        SET pig 3
+        SET ram 4
+        SET sow 5
+        SET yak 6
+        SET emu 7
+        SET elk 8
+        # The root split too: the tree is one level taller, every leaf still
+        # at the same depth.
+        DEBUG TREE
+        INFO
+        # "kid" is left alone in its leaf, under a quarter full: it merges with
+        # its sibling. Their parent, left with one child, merges with its own
+        # sibling, and the root, left with one child, gives way to it.
+        DEL owl pig
+        DEBUG TREE
+        # "cat" alone is under a quarter full too, but with its sibling's five
+        # keys it would not fit in one page: the two share their keys out
+        # evenly instead (it borrows), and their separator in the root changes.
+        DEL ant bee
+        DEBUG TREE
+        DEL cat dog eel elk emu fox gnu hen jay
+        DEBUG TREE
+        INFO
+    "#;
+    insta::assert_snapshot!("btree_grows_and_shrinks", transcript(tmp.path(), script));
+}
+// ANCHOR_END: grow
+
+#[test]
+fn btree_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+        @start btree 4096
+        SET user:1 ada
+        SET user:2 grace
+        SET user:3 edsger
+        INCR visits
+        SCAN user: user;
+        SET session:1 token EX 60
+        TTL user:1
+        QUIT
+        @stop
+        # A new process, the same file: the newest meta page says where the root is.
+        @start btree 4096
+        GET user:2
+        SCAN "" ""
+        KEYS user:*
+        FLUSHALL
+        DBSIZE
+        @stop
+        @start btree 4096
+        DBSIZE
+    "#;
+    insta::assert_snapshot!("btree_restart", transcript(tmp.path(), script));
+}
+
+#[test]
+fn help() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = "@start btree 4096\nHELP SCAN\nHELP MERGE\nHELP INFO\nHELP DEBUG\nSCAN a\nDEBUG KEYDIR";
+    insta::assert_snapshot!("help", transcript(tmp.path(), script));
+}
