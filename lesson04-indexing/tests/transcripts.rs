@@ -129,6 +129,7 @@ fn btree_restart() {
 #[test]
 fn help() {
     let tmp = tempfile::tempdir().unwrap();
-    let script = "@start btree 4096\nHELP SCAN\nHELP MERGE\nHELP INFO\nHELP DEBUG\nSCAN a\nDEBUG KEYDIR";
+    let script =
+        "@start btree 4096\nHELP SCAN\nHELP MERGE\nHELP INFO\nHELP DEBUG\nSCAN a\nDEBUG KEYDIR";
     insta::assert_snapshot!("help", transcript(tmp.path(), script));
 }

@@ -337,5 +337,6 @@ impl<S: PageStore> KvStore for BTree<S> {
 
 /// A path's last part, for INFO: the data directory is the user's to know.
 fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }

@@ -257,6 +257,7 @@ pub fn build(kind: Kind, entries: &[Entry<'_>], page_size: usize) -> Vec<u8> {
 /// quarter of a page (the tree's limit), two always suffice, and each half
 /// is more than a quarter full.
 pub fn split_point(entries: &[Entry<'_>], page_size: usize) -> Option<usize> {
+    // exercise 4.2: begin
     let total = size(entries);
     if total <= page_size {
         return None;
@@ -276,6 +277,7 @@ pub fn split_point(entries: &[Entry<'_>], page_size: usize) -> Option<usize> {
         left += entry;
     }
     Some(entries.len() - 1)
+    // exercise 4.2: end
 }
 // ANCHOR_END: split
 

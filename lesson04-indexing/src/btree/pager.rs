@@ -95,6 +95,7 @@ impl Meta {
 
     /// Reads a meta page, or says why it is not a valid one.
     pub fn decode(page: &[u8]) -> std::result::Result<Meta, String> {
+        // exercise 4.4: begin
         if page.len() < META_LEN || &page[..8] != MAGIC {
             return Err("no meta page here".into());
         }
@@ -116,9 +117,35 @@ impl Meta {
             return Err("meta page points outside the file".into());
         }
         Ok(meta)
+        // exercise 4.4: end
     }
 }
 // ANCHOR_END: meta
+
+/// What the two meta slots hold, and which to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaSlots {
+    /// Each slot's commit, or why it holds none.
+    pub slots: [std::result::Result<Meta, String>; 2],
+    /// The slot to open: the valid one with the higher sequence number.
+    pub newest: Option<usize>,
+}
+
+// ANCHOR: choose_meta
+/// Decodes the two meta slots' bytes (`None`: past the end of the file)
+/// and picks the commit to open.
+pub fn choose_meta(pages: [Option<Vec<u8>>; 2]) -> MetaSlots {
+    // exercise 4.4: begin
+    let slots = pages.map(|page| match page {
+        Some(page) => Meta::decode(&page),
+        None => Err("no meta page here".to_string()),
+    });
+    let newest =
+        (0..2).filter(|&i| slots[i].is_ok()).max_by_key(|&i| slots[i].as_ref().map(|m| m.seq).ok());
+    MetaSlots { slots, newest }
+    // exercise 4.4: end
+}
+// ANCHOR_END: choose_meta
 
 /// CRC-32 of a meta page, but for the checksum's own four bytes.
 fn meta_checksum(page: &[u8]) -> u32 {
@@ -224,15 +251,8 @@ impl<S: PageStore> Pager<S> {
             "page size must be a power of two from 64 to 32768 bytes"
         );
         let pages = store.page_count()?;
-        let slots = [store.read_meta(0)?, store.read_meta(1)?].map(|page| match page {
-            Some(page) => Meta::decode(&page),
-            None => Err("no meta page here".to_string()),
-        });
-        let newest = slots
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, meta)| meta.as_ref().ok().map(|m| (slot, *m)))
-            .max_by_key(|(_, m)| m.seq);
+        let slots = choose_meta([store.read_meta(0)?, store.read_meta(1)?]);
+        let newest = slots.newest.map(|slot| (slot, slots.slots[slot].clone().expect("valid")));
         let (meta, other, created) = match newest {
             Some((slot, meta)) => {
                 if meta.page_size as usize != page_size {
@@ -255,10 +275,10 @@ impl<S: PageStore> Pager<S> {
                         ),
                     ));
                 }
-                (meta, slots[1 - slot].clone().map(|m| m.seq), false)
+                (meta, slots.slots[1 - slot].clone().map(|m| m.seq), false)
             }
             None if pages >= 2 => {
-                let why = slots[0].clone().unwrap_err();
+                let why = slots.slots[0].clone().unwrap_err();
                 return Err(Error::corrupt(
                     store.path(),
                     0,
@@ -551,5 +571,56 @@ impl<S: PageStore> Pager<S> {
     /// The pages holding the last commit's free list.
     pub fn free_list_chain(&self) -> &[PageId] {
         &self.committed_chain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(seq: u64) -> Meta {
+        Meta { page_size: 128, seq, root: Some(5), page_count: 9, free_head: Some(7), len: 42 }
+    }
+
+    #[test]
+    fn a_meta_page_round_trips() {
+        let page = meta(3).encode(128);
+        assert_eq!(&page[..8], MAGIC);
+        assert_eq!(Meta::decode(&page), Ok(meta(3)));
+        let empty = Meta { root: None, free_head: None, page_count: 2, ..meta(0) };
+        assert_eq!(Meta::decode(&empty.encode(128)), Ok(empty));
+    }
+
+    #[test]
+    fn every_damaged_byte_of_a_meta_page_is_refused() {
+        let page = meta(3).encode(128);
+        for at in 0..page.len() {
+            let mut damaged = page.clone();
+            damaged[at] ^= 0x04;
+            assert!(Meta::decode(&damaged).is_err(), "a flip at byte {at} went unnoticed");
+        }
+    }
+
+    #[test]
+    fn a_meta_page_pointing_outside_the_file_is_refused() {
+        let outside = Meta { root: Some(9), ..meta(1) }; // page_count is 9: pages 0..=8
+        assert!(Meta::decode(&outside.encode(128)).unwrap_err().contains("outside"));
+        let on_a_meta_slot = Meta { free_head: Some(1), ..meta(1) };
+        assert!(Meta::decode(&on_a_meta_slot.encode(128)).is_err());
+    }
+
+    #[test]
+    fn the_newest_valid_slot_wins() {
+        let (older, newer) = (meta(6).encode(128), meta(7).encode(128));
+        assert_eq!(choose_meta([Some(newer.clone()), Some(older.clone())]).newest, Some(0));
+        assert_eq!(choose_meta([Some(older.clone()), Some(newer.clone())]).newest, Some(1));
+        let mut torn = newer.clone();
+        torn[100] ^= 1;
+        let chosen = choose_meta([Some(older.clone()), Some(torn)]);
+        assert_eq!(chosen.newest, Some(0), "a torn newer meta page falls back to the older");
+        assert!(chosen.slots[1].is_err());
+        assert_eq!(choose_meta([Some(older), None]).newest, Some(0));
+        assert_eq!(choose_meta([None, None]).newest, None);
+        assert_eq!(choose_meta([Some(vec![0; 128]), Some(vec![0xff; 128])]).newest, None);
     }
 }
