@@ -1,1 +1,346 @@
-//! Bitcask: a hash index over an on-disk log (being written).
+//! Bitcask: a hash index in memory over a log on disk.
+//!
+//! This follows *Bitcask: A Log-Structured Hash Table for Fast Key/Value
+//! Data* (Sheehy and Smith, Basho, 2010), the storage engine Riak shipped
+//! with. Lesson 3 logged every change but kept every value in memory too;
+//! Bitcask keeps the values only in the log, and in memory only where each
+//! key's latest value is:
+//!
+//! ```text
+//!            memory                         disk (the data directory)
+//!   ┌──────────────────────────┐
+//!   │ keydir                   │       0000000001.data  sealed, merged ┐ + .hint
+//!   │  "apple" → seg 1, @0,  30│────►  [apple=red][pear=green]         │
+//!   │  "pear"  → seg 2, @29, 31│──┐                                    │ older
+//!   │  "plum"  → seg 2, @60, 30│─┐└─►  0000000002.data  active         ▼ newer
+//!   └──────────────────────────┘ └──►  [apple=⌫][pear=ripe][plum=blue]   ◄─ appends
+//! ```
+//!
+//! - **set** appends a lesson 3 record (`Put`) to the active segment,
+//!   fsyncs it (with [`BitcaskOptions::sync_every_write`]) and points the
+//!   key at it. **delete** appends a `Delete` record, a *tombstone*, so
+//!   that a reopened store knows the older value is gone.
+//! - **get** looks the key up in the keydir and reads its record with one
+//!   positioned read: the disk does one seek per get, however big the data.
+//!   The record's checksum and key are checked on every read.
+//! - **scan** must sort: a hash table has no key order ([`KeyDir::sorted_keys`]),
+//!   then it is one read per key. The B+tree ([`crate::btree`]) has no such cost.
+//! - The active segment is sealed at [`BitcaskOptions::max_segment_bytes`]
+//!   and a new one started; old values and tombstones pile up in sealed
+//!   segments until a **merge** ([`merge`]) rewrites only the live records
+//!   and writes a **hint file** ([`hint`]) next to each new segment.
+//! - **open** ([`recovery`]) rebuilds the keydir: from the hint file where
+//!   there is a valid one, else by reading the segment through lesson 3's
+//!   [`scan`](lesson03_persistence::log::scan) and its torn-tail rule.
+//!
+//! The price is memory: every key, with about 50 bytes of overhead, lives
+//! in the keydir ([`keydir`] measures it). The reward is one disk read per
+//! get and writes that are pure appends.
+//!
+//! NB: Riak's Bitcask merges in the background while writes go on, and lets
+//! many readers share the files; ours merges with `&mut self`, which keeps
+//! the crash reasoning in one place (see [`merge`]).
+
+pub mod hint;
+pub mod keydir;
+pub mod merge;
+pub mod recovery;
+pub mod segment;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use lesson01_intro::{KeyRange, KeyValue, KvStore};
+use lesson03_persistence::fs::{FileSystem, RealFs};
+use lesson03_persistence::record::{self, LogRecord};
+
+pub use keydir::{KeyDir, Location};
+pub use merge::MergeReport;
+pub use recovery::OpenReport;
+pub use segment::Segment;
+
+use crate::error::{Error, Result};
+
+/// The largest key, in bytes. Keys live in memory, in the keydir and in
+/// hint files, so they are kept far smaller than values.
+pub const MAX_KEY_BYTES: usize = 64 << 10;
+
+/// The largest key and value together, in bytes: what fits in one lesson 3
+/// record, less room for the record's own fields.
+pub const MAX_ENTRY_BYTES: usize = record::MAX_PAYLOAD as usize - 64;
+
+/// How a [`Bitcask`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BitcaskOptions {
+    /// The active segment is sealed, and a new one started, before a write
+    /// that would take it past this many bytes (a record bigger than this
+    /// gets a segment of its own).
+    pub max_segment_bytes: u64,
+    /// fsync every set and delete before it returns: an acknowledged write
+    /// survives a power cut. Without it, writes are durable from the next
+    /// [`KvStore::flush`] or segment rollover on.
+    pub sync_every_write: bool,
+}
+
+impl Default for BitcaskOptions {
+    fn default() -> Self {
+        Self { max_segment_bytes: 64 << 20, sync_every_write: true }
+    }
+}
+
+/// Bitcask: the keydir in memory, the segments on disk.
+pub struct Bitcask<F: FileSystem = RealFs> {
+    dir: PathBuf,
+    fs: F,
+    options: BitcaskOptions,
+    keydir: KeyDir,
+    /// Every segment but the active one, by id.
+    sealed: BTreeMap<u32, Segment<F>>,
+    /// The segment appends go to: the one with the highest id.
+    active: Segment<F>,
+    /// Why writes are refused, after a failed write, fsync or merge.
+    poisoned: Option<String>,
+    /// The directory lock, held as long as the store is open.
+    _lock: File,
+}
+
+impl Bitcask<RealFs> {
+    /// Opens (or creates) the store in `dir` on the real file system.
+    pub fn open(dir: impl AsRef<Path>, options: BitcaskOptions) -> Result<(Self, OpenReport)> {
+        Self::open_with(dir, options, RealFs)
+    }
+}
+
+impl<F: FileSystem> Bitcask<F> {
+    /// Opens (or creates) the store in `dir` through `fs`: lock the
+    /// directory, finish or discard an interrupted merge, rebuild the keydir
+    /// from hint files and segments. See [`recovery`].
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: BitcaskOptions,
+        fs: F,
+    ) -> Result<(Self, OpenReport)> {
+        recovery::open(dir.as_ref(), options, fs)
+    }
+
+    // ANCHOR: get
+    /// Returns the value of `key`: one keydir lookup, one positioned read.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let Some(location) = self.keydir.get(key) else { return Ok(None) };
+        self.segment(location.segment).read_value(key, location).map(Some)
+    }
+    // ANCHOR_END: get
+
+    /// Stores `value` under `key`.
+    pub fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        check_size(&key, &value)?;
+        // The keydir gets a copy of the key: one small allocation, next to
+        // an fsync, and of exactly the key's size (the caller's vector may
+        // have spare capacity, which would stay in memory with the key).
+        let copy = key.clone();
+        let location = self.append(&LogRecord::Put { key, value, expires_at: None })?;
+        self.keydir.insert(copy, location);
+        Ok(())
+    }
+
+    /// Removes `key`, by appending a tombstone. Returns whether it was there;
+    /// deleting a missing key writes nothing.
+    pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
+        if self.keydir.get(key).is_none() {
+            return Ok(false);
+        }
+        self.append(&LogRecord::Delete { key: key.to_vec() })?;
+        self.keydir.remove(key);
+        Ok(true)
+    }
+
+    /// Every pair whose key is in `range`, in key order: collect the
+    /// matching keys, sort them, read each value.
+    pub fn scan(&self, range: &KeyRange) -> Result<Vec<KeyValue>> {
+        let keys = self.keydir.sorted_keys(|key| range.contains(key));
+        let mut pairs = Vec::with_capacity(keys.len());
+        for key in keys {
+            let location = self.keydir.get(&key).expect("the key was just listed");
+            let value = self.segment(location.segment).read_value(&key, location)?;
+            pairs.push((key, value));
+        }
+        Ok(pairs)
+    }
+
+    /// Makes every write so far durable.
+    pub fn sync(&mut self) -> Result<()> {
+        self.active.sync().inspect_err(|e| self.poison(format!("fsync failed: {e}")))
+    }
+
+    // ANCHOR: append
+    /// Appends one record to the active segment, sealing it first if the
+    /// record would take it past the size limit; fsyncs if the options say
+    /// so. Any failure poisons the store: a write that failed part-way may
+    /// have left a torn record, and one whose fsync failed may or may not be
+    /// on disk (the kernel may have dropped the dirty pages), so nothing more
+    /// may be appended after it. Reopening cuts the torn tail.
+    fn append(&mut self, record: &LogRecord) -> Result<Location> {
+        self.check_writable()?;
+        let mut framed = Vec::new();
+        record::encode(record, &mut framed);
+        let result = self.append_framed(&framed);
+        result.inspect_err(|e| self.poison(format!("a write failed: {e}")))
+    }
+
+    fn append_framed(&mut self, framed: &[u8]) -> Result<Location> {
+        let len = self.active.len;
+        if len > 0 && len + framed.len() as u64 > self.options.max_segment_bytes {
+            self.roll_over()?;
+        }
+        let location = self.active.append(framed)?;
+        if self.options.sync_every_write {
+            self.active.sync()?;
+        }
+        Ok(location)
+    }
+    // ANCHOR_END: append
+
+    /// Seals the active segment (fsynced: a sealed segment is complete on
+    /// disk) and starts the next one, making its name durable too.
+    fn roll_over(&mut self) -> Result<()> {
+        self.active.sync()?;
+        let next = Segment::create(&self.fs, &self.dir, self.active.id + 1)?;
+        let sealed = std::mem::replace(&mut self.active, next);
+        self.sealed.insert(sealed.id, sealed);
+        Ok(())
+    }
+
+    /// The open segment with this id. The keydir points only at open
+    /// segments, so a missing one is a bug, not a disk error.
+    fn segment(&self, id: u32) -> &Segment<F> {
+        if id == self.active.id {
+            return &self.active;
+        }
+        self.sealed.get(&id).expect("the keydir points only at open segments")
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(why) => Err(Error::Poisoned(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn poison(&mut self, why: String) {
+        self.poisoned.get_or_insert(why);
+    }
+
+    /// Why writes are refused, if they are.
+    pub fn poisoned(&self) -> Option<&str> {
+        self.poisoned.as_deref()
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> BitcaskOptions {
+        self.options
+    }
+
+    /// The keydir, for inspection.
+    pub fn keydir(&self) -> &KeyDir {
+        &self.keydir
+    }
+
+    /// The ids of the segments, oldest first (the last is the active one).
+    pub fn segment_ids(&self) -> Vec<u32> {
+        self.sealed.keys().copied().chain([self.active.id]).collect()
+    }
+
+    /// `DEBUG KEYDIR`: every key in order, with its segment, offset and
+    /// record length.
+    pub fn keydir_view(&self) -> String {
+        self.keydir.view()
+    }
+
+    /// Numbers for `INFO`.
+    pub fn stats(&self) -> Stats {
+        let total: u64 = self.sealed.values().map(|s| s.len).sum::<u64>() + self.active.len;
+        let live = self.keydir.live_bytes();
+        Stats {
+            segments: self.sealed.len() + 1,
+            keys: self.keydir.len(),
+            live_bytes: live,
+            stale_bytes: total - live,
+            keydir_bytes: self.keydir.estimated_bytes(),
+        }
+    }
+}
+
+/// Refuses keys and values over the limits, before anything is written.
+fn check_size(key: &[u8], value: &[u8]) -> Result<()> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(Error::TooLarge { what: "a key", size: key.len(), limit: MAX_KEY_BYTES });
+    }
+    let size = key.len() + value.len();
+    if size > MAX_ENTRY_BYTES {
+        return Err(Error::TooLarge { what: "a key and value", size, limit: MAX_ENTRY_BYTES });
+    }
+    Ok(())
+}
+
+/// The store's numbers, as `INFO` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Segment files, the active one included.
+    pub segments: usize,
+    /// Live keys.
+    pub keys: usize,
+    /// Bytes of the records the keydir points at.
+    pub live_bytes: u64,
+    /// Bytes of everything else in the segments: overwritten values and
+    /// tombstones, which a merge reclaims.
+    pub stale_bytes: u64,
+    /// The keydir's estimated memory (see [`KeyDir::bytes_per_key`]).
+    pub keydir_bytes: u64,
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "segments:{}", self.segments)?;
+        writeln!(f, "keys:{}", self.keys)?;
+        writeln!(f, "live_bytes:{}", self.live_bytes)?;
+        writeln!(f, "stale_bytes:{}", self.stale_bytes)?;
+        write!(f, "keydir_bytes:{}", self.keydir_bytes)
+    }
+}
+
+// ANCHOR: kvstore
+impl<F: FileSystem> KvStore for Bitcask<F> {
+    type Error = Error;
+
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Bitcask::get(self, key)
+    }
+
+    fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        Bitcask::set(self, key, value)
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<bool> {
+        Bitcask::delete(self, key)
+    }
+
+    fn scan(&mut self, range: KeyRange) -> Result<Vec<KeyValue>> {
+        Bitcask::scan(self, &range)
+    }
+
+    fn len(&mut self) -> Result<usize> {
+        Ok(self.keydir.len())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.sync()
+    }
+}
+// ANCHOR_END: kvstore

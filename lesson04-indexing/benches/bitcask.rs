@@ -1,0 +1,3 @@
+//! Bitcask benches (being written).
+
+fn main() {}
