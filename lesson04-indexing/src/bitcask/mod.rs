@@ -344,3 +344,151 @@ impl<F: FileSystem> KvStore for Bitcask<F> {
     }
 }
 // ANCHOR_END: kvstore
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lesson03_persistence::fs::FaultyFs;
+
+    fn options(max_segment_bytes: u64) -> BitcaskOptions {
+        BitcaskOptions { max_segment_bytes, sync_every_write: false }
+    }
+
+    fn framed_len(key: &[u8], value: &[u8]) -> u64 {
+        let mut out = Vec::new();
+        record::encode(
+            &LogRecord::Put { key: key.into(), value: value.into(), expires_at: None },
+            &mut out,
+        );
+        out.len() as u64
+    }
+
+    #[test]
+    fn the_active_segment_rolls_over_at_the_size_limit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let one = framed_len(b"k0", b"value");
+        // Room for exactly three records per segment.
+        let (mut store, _) = Bitcask::open(tmp.path(), options(3 * one)).unwrap();
+        for i in 0..3 {
+            store.set(format!("k{i}").into_bytes(), b"value".to_vec()).unwrap();
+        }
+        assert_eq!(store.segment_ids(), [1], "three records fit");
+        store.set(b"k3".to_vec(), b"value".to_vec()).unwrap();
+        assert_eq!(store.segment_ids(), [1, 2], "the fourth starts segment 2");
+        assert_eq!(
+            store.keydir().get(b"k3"),
+            Some(Location { segment: 2, offset: 0, len: one as u32 })
+        );
+        // A record bigger than the limit gets a segment of its own.
+        store.set(b"big".to_vec(), vec![7; 4 * one as usize]).unwrap();
+        store.set(b"after".to_vec(), b"v".to_vec()).unwrap();
+        assert_eq!(store.segment_ids(), [1, 2, 3, 4]);
+        assert_eq!(store.get(b"big").unwrap(), Some(vec![7; 4 * one as usize]));
+        assert_eq!(
+            std::fs::metadata(tmp.path().join(segment::data_name(1))).unwrap().len(),
+            3 * one
+        );
+    }
+
+    #[test]
+    fn a_merge_reclaims_stale_bytes_and_keeps_the_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut store, _) = Bitcask::open(tmp.path(), options(200)).unwrap();
+        for round in 0..5 {
+            for i in 0..10 {
+                store
+                    .set(format!("key{i}").into_bytes(), format!("round {round}").into_bytes())
+                    .unwrap();
+            }
+        }
+        for i in 0..5 {
+            store.delete(format!("key{i}").as_bytes()).unwrap();
+        }
+        let want = store.scan(&KeyRange::all()).unwrap();
+        let before = store.stats();
+        assert_eq!(before.keys, 5);
+        assert!(before.stale_bytes > 4 * before.live_bytes, "{before}");
+        let report = store.merge().unwrap();
+        assert_eq!(report.before, before);
+        assert_eq!(report.after.stale_bytes, 0, "tombstones and old values are gone: {report}");
+        assert_eq!(report.after.live_bytes, before.live_bytes);
+        assert!(report.after.segments < before.segments, "{report}");
+        assert_eq!(store.scan(&KeyRange::all()).unwrap(), want);
+        let on_disk: u64 = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "data"))
+            .map(|p| std::fs::metadata(p).unwrap().len())
+            .sum();
+        assert_eq!(on_disk, before.live_bytes, "the files hold only the live records");
+        // And the store goes on: writes after a merge, and a reopen.
+        store.set(b"key0".to_vec(), b"back".to_vec()).unwrap();
+        drop(store);
+        let (store, report) = Bitcask::open(tmp.path(), options(200)).unwrap();
+        assert_eq!(store.get(b"key0").unwrap(), Some(b"back".to_vec()), "{report}");
+        assert_eq!(store.keydir().len(), 6);
+    }
+
+    #[test]
+    fn oversized_keys_and_values_are_refused_before_anything_is_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut store, _) = Bitcask::open(tmp.path(), options(1 << 20)).unwrap();
+        let err = store.set(vec![0; MAX_KEY_BYTES + 1], Vec::new()).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { what: "a key", .. }), "{err}");
+        let err = store.set(b"k".to_vec(), vec![0; MAX_ENTRY_BYTES]).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { what: "a key and value", .. }), "{err}");
+        assert_eq!(store.stats().live_bytes + store.stats().stale_bytes, 0, "nothing written");
+        assert_eq!(store.poisoned(), None, "a refused write does not stop the store");
+        store.set(b"k".to_vec(), b"fine".to_vec()).unwrap();
+    }
+
+    #[test]
+    fn a_failed_fsync_poisons_the_store_until_it_is_reopened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fs = FaultyFs::default();
+        let sync = BitcaskOptions { max_segment_bytes: 1 << 20, sync_every_write: true };
+        let (mut store, _) = Bitcask::open_with(tmp.path(), sync, fs.clone()).unwrap();
+        store.set(b"a".to_vec(), b"1".to_vec()).unwrap();
+        fs.set(|f| f.fail_sync = true);
+        assert!(matches!(
+            store.set(b"b".to_vec(), b"2".to_vec()),
+            Err(Error::Io { op: "fsync", .. })
+        ));
+        fs.set(|f| f.fail_sync = false);
+        let err = store.delete(b"a").unwrap_err();
+        assert!(matches!(&err, Error::Poisoned(why) if why.contains("fsync")), "{err}");
+        assert!(matches!(store.merge(), Err(Error::Poisoned(_))));
+        assert_eq!(store.get(b"a").unwrap(), Some(b"1".to_vec()), "reads still work");
+        drop(store);
+        let (mut store, _) = Bitcask::open(tmp.path(), sync).unwrap();
+        store.set(b"c".to_vec(), b"3".to_vec()).expect("a reopened store takes writes");
+    }
+
+    #[test]
+    fn a_second_open_of_the_directory_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_store, _) = Bitcask::open(tmp.path(), options(1024)).unwrap();
+        let second = Bitcask::open(tmp.path(), options(1024));
+        assert!(matches!(second, Err(Error::Durable(lesson03_persistence::Error::Locked { .. }))));
+    }
+
+    #[test]
+    fn the_keydir_view_and_stats_show_where_each_key_lives() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut store, _) = Bitcask::open(tmp.path(), options(64)).unwrap();
+        store.set(b"pear".to_vec(), b"green".to_vec()).unwrap();
+        store.set(b"apple".to_vec(), b"red".to_vec()).unwrap();
+        store.set(b"pear".to_vec(), b"ripe".to_vec()).unwrap();
+        store.set(b"plum".to_vec(), b"blue".to_vec()).unwrap();
+        store.delete(b"apple").unwrap();
+        let view = store.keydir_view();
+        let keys: Vec<&str> = view.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+        assert_eq!(keys, ["\"pear\"", "\"plum\""], "{view}");
+        let pear = store.keydir().get(b"pear").unwrap();
+        assert!(view.lines().next().unwrap().contains(&format!("offset {:>6}", pear.offset)));
+        let stats = store.stats();
+        assert_eq!((stats.keys, stats.segments), (2, store.segment_ids().len()));
+        assert_eq!(stats.live_bytes, framed_len(b"pear", b"ripe") + framed_len(b"plum", b"blue"));
+        assert!(stats.to_string().contains("keys:2\n"), "{stats}");
+    }
+}
