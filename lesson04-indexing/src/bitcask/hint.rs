@@ -78,10 +78,34 @@ pub fn encode(hint: &Hint) -> Vec<u8> {
     out
 }
 
-/// Decodes a hint file, or says why it is not one. Never panics, whatever
-/// the bytes: the checksum is checked first, then every length against the
-/// bytes that are really there.
-pub fn decode(bytes: &[u8]) -> Result<Hint, String> {
+/// A checked hint file, read in place: its entries are parsed on the fly,
+/// so that opening the store copies each key once, straight into the keydir.
+#[derive(Debug, Clone, Copy)]
+pub struct HintView<'a> {
+    /// The length of the segment the hint describes.
+    pub segment_len: u64,
+    /// How many entries it has.
+    pub count: u64,
+    /// The entries' bytes.
+    entries: &'a [u8],
+}
+
+/// One entry of a [`HintView`], borrowing its key from the file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintRef<'a> {
+    /// The key.
+    pub key: &'a [u8],
+    /// Where its framed record starts in the segment.
+    pub offset: u64,
+    /// The framed record's length.
+    pub len: u32,
+}
+
+/// Checks a hint file and returns a view of it, or says why it is not one.
+/// Never panics, whatever the bytes: the checksum is checked first, then
+/// every length against the bytes that are really there, so that iterating
+/// over [`HintView::entries`] cannot fail afterwards.
+pub fn parse(bytes: &[u8]) -> Result<HintView<'_>, String> {
     if bytes.len() < HEADER_LEN + 4 {
         return Err(format!("{} bytes is too short for a hint file", bytes.len()));
     }
@@ -95,26 +119,34 @@ pub fn decode(bytes: &[u8]) -> Result<Hint, String> {
     let mut reader = Reader { bytes: body, at: 8 };
     let segment_len = reader.u64()?;
     let count = reader.u64()?;
-    // Each entry takes at least ENTRY_HEADER_LEN bytes: a count that cannot
-    // fit is damage, and must not size an allocation.
-    if count > (body.len() / ENTRY_HEADER_LEN) as u64 {
-        return Err(format!("{count} entries cannot fit in {} bytes", body.len()));
-    }
-    let mut entries = Vec::with_capacity(count as usize);
+    let entries = &body[HEADER_LEN..];
+    let mut reader = Reader { bytes: entries, at: 0 };
     for _ in 0..count {
-        let key_len = reader.u32()? as usize;
-        let len = reader.u32()?;
-        let offset = reader.u64()?;
-        if len > MAX_PAYLOAD + 8 {
-            return Err(format!("an impossible record length ({len} bytes)"));
-        }
-        let key = reader.take(key_len)?.to_vec();
-        entries.push(HintEntry { key, offset, len });
+        reader.entry()?;
     }
-    if reader.at != body.len() {
-        return Err(format!("{} bytes after the last entry", body.len() - reader.at));
+    if reader.at != entries.len() {
+        return Err(format!("{} bytes after the last entry", entries.len() - reader.at));
     }
-    Ok(Hint { segment_len, entries })
+    Ok(HintView { segment_len, count, entries })
+}
+
+impl<'a> HintView<'a> {
+    /// The entries, in the order of their records.
+    pub fn entries(&self) -> impl Iterator<Item = HintRef<'a>> + use<'a> {
+        let mut reader = Reader { bytes: self.entries, at: 0 };
+        // `parse` walked every entry already: none fails here.
+        std::iter::from_fn(move || reader.entry().ok())
+    }
+}
+
+/// Decodes a hint file into owned entries (see [`parse`]).
+pub fn decode(bytes: &[u8]) -> Result<Hint, String> {
+    let view = parse(bytes)?;
+    let entries = view
+        .entries()
+        .map(|e| HintEntry { key: e.key.to_vec(), offset: e.offset, len: e.len })
+        .collect();
+    Ok(Hint { segment_len: view.segment_len, entries })
 }
 
 /// Reads integers and byte strings off a slice, failing instead of
@@ -140,6 +172,17 @@ impl<'a> Reader<'a> {
 
     fn u64(&mut self) -> Result<u64, String> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    fn entry(&mut self) -> Result<HintRef<'a>, String> {
+        let key_len = self.u32()? as usize;
+        let len = self.u32()?;
+        let offset = self.u64()?;
+        if len > MAX_PAYLOAD + 8 {
+            return Err(format!("an impossible record length ({len} bytes)"));
+        }
+        let key = self.take(key_len)?;
+        Ok(HintRef { key, offset, len })
     }
 }
 
@@ -189,7 +232,7 @@ mod tests {
         body.extend(u64::MAX.to_le_bytes());
         let crc = crc32fast::hash(&body);
         body.extend(crc.to_le_bytes());
-        assert!(decode(&body).unwrap_err().contains("cannot fit"));
+        assert!(decode(&body).unwrap_err().contains("the file ends inside an entry"));
     }
 
     proptest! {

@@ -172,25 +172,25 @@ pub fn load_hint(
     bytes: &[u8],
 ) -> std::result::Result<usize, String> {
     // exercise 4.3: begin
-    let hint = hint::decode(bytes)?;
+    let hint = hint::parse(bytes)?;
     if hint.segment_len != segment_len {
         return Err(format!(
             "it describes a segment of {} bytes, this one has {segment_len}",
             hint.segment_len
         ));
     }
-    let past_the_end = |e: &hint::HintEntry| {
+    let past_the_end = |e: &hint::HintRef<'_>| {
         e.offset.checked_add(u64::from(e.len)).is_none_or(|end| end > segment_len)
     };
-    if let Some(entry) = hint.entries.iter().find(|e| past_the_end(e)) {
+    if let Some(entry) = hint.entries().find(past_the_end) {
         return Err(format!("an entry at byte {} is past the segment's end", entry.offset));
     }
-    let keys = hint.entries.len();
-    keydir.reserve(keys);
-    for entry in hint.entries {
-        keydir.insert(entry.key, Location { segment: id, offset: entry.offset, len: entry.len });
+    keydir.reserve(hint.count as usize);
+    for entry in hint.entries() {
+        let location = Location { segment: id, offset: entry.offset, len: entry.len };
+        keydir.insert(entry.key.to_vec(), location);
     }
-    Ok(keys)
+    Ok(hint.count as usize)
     // exercise 4.3: end
 }
 // ANCHOR_END: load_hint
