@@ -1,17 +1,20 @@
 //! Scripted sessions of the binary's line handler, snapshotted for the book.
 //!
 //! Script lines: a command (printed after `kv> `, then its reply);
-//! `# comment`; `@start btree PAGE_SIZE` (open the engine in the data
-//! directory and print the open report the binary prints); `@stop` (close it).
+//! `# comment`; `@start btree PAGE_SIZE` or `@start bitcask SEGMENT_BYTES`
+//! (open the engine in the data directory and print the open report the
+//! binary prints); `@stop` (close it); `@ls` (list the data directory).
 
 use std::path::Path;
 
 use lesson02_kv::repl::transcript_line;
 use lesson04_indexing::Session;
+use lesson04_indexing::bitcask::{Bitcask, BitcaskOptions};
 use lesson04_indexing::btree::{self, BTree, FileStore};
 
 enum Open {
     BTree(Session<BTree<FileStore>>),
+    Bitcask(Session<Bitcask>),
 }
 
 fn transcript(dir: &Path, script: &str) -> String {
@@ -32,14 +35,32 @@ fn transcript(dir: &Path, script: &str) -> String {
                     ));
                     session = Some(Open::BTree(Session::new(tree)));
                 }
+                ["bitcask", segment_bytes] => {
+                    let max_segment_bytes = segment_bytes.parse().unwrap();
+                    let options = BitcaskOptions { max_segment_bytes, ..BitcaskOptions::default() };
+                    let (store, report) = Bitcask::open(dir, options).unwrap();
+                    out.push_str(&format!(
+                        "$ lesson04-indexing --engine bitcask --data-dir data --segment-bytes {segment_bytes}\n{report}"
+                    ));
+                    session = Some(Open::Bitcask(Session::new(store)));
+                }
                 _ => panic!("unknown @start {how}"),
             }
+        } else if line == "@ls" {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "LOCK")
+                .collect();
+            names.sort();
+            out.push_str(&format!("$ ls data\n{}", names.join("  ")));
         } else if line == "@stop" {
             session = None;
             out.push_str("-- the process exits --");
         } else {
             match session.as_mut().expect("@start first") {
                 Open::BTree(s) => out.push_str(&transcript_line(s, line)),
+                Open::Bitcask(s) => out.push_str(&transcript_line(s, line)),
             }
         }
         out.push('\n');
@@ -133,3 +154,40 @@ fn help() {
         "@start btree 4096\nHELP SCAN\nHELP MERGE\nHELP INFO\nHELP DEBUG\nSCAN a\nDEBUG KEYDIR";
     insta::assert_snapshot!("help", transcript(tmp.path(), script));
 }
+
+// ANCHOR: bitcask
+#[test]
+fn bitcask_segments_merge_and_hints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+        @start bitcask 64
+        # 64-byte segments: three or four records each.
+        SET user:1 ada
+        SET user:2 grace
+        SET user:1 ada-lovelace
+        SET visits 1
+        INCR visits
+        INCR visits
+        DEL user:2
+        SET user:3 edsger
+        # The keydir: where each key's latest record is. Nothing else of
+        # the older records is in memory.
+        DEBUG KEYDIR
+        INFO
+        @ls
+        # MERGE rewrites every segment without the stale records, with a
+        # hint file (keys and locations, no values) beside each new one.
+        MERGE
+        DEBUG KEYDIR
+        @ls
+        @stop
+        # A new process: the keydir comes back from the hint file, without
+        # reading a single value.
+        @start bitcask 64
+        GET user:1
+        SCAN "" ""
+        EXPIRE user:1 10
+    "#;
+    insta::assert_snapshot!("bitcask_segments_merge_and_hints", transcript(tmp.path(), script));
+}
+// ANCHOR_END: bitcask

@@ -62,6 +62,7 @@ pub use recovery::OpenReport;
 pub use segment::Segment;
 
 use crate::error::{Error, Result};
+use crate::session::Engine;
 
 /// The largest key, in bytes. Keys live in memory, in the keydir and in
 /// hint files, so they are kept far smaller than values.
@@ -312,6 +313,36 @@ impl fmt::Display for Stats {
         writeln!(f, "live_bytes:{}", self.live_bytes)?;
         writeln!(f, "stale_bytes:{}", self.stale_bytes)?;
         write!(f, "keydir_bytes:{}", self.keydir_bytes)
+    }
+}
+
+impl<F: FileSystem> Engine for Bitcask<F> {
+    fn name(&self) -> &'static str {
+        "bitcask"
+    }
+
+    fn info(&mut self) -> Result<Vec<(String, String)>> {
+        let stats = self.stats();
+        let per_key = if stats.keys == 0 { 0 } else { stats.keydir_bytes / stats.keys as u64 };
+        Ok(vec![
+            (
+                "segments".into(),
+                format!("{} ({} sealed, 1 active)", stats.segments, stats.segments - 1),
+            ),
+            ("max_segment_bytes".into(), self.options.max_segment_bytes.to_string()),
+            ("keys".into(), stats.keys.to_string()),
+            ("live_bytes".into(), stats.live_bytes.to_string()),
+            ("stale_bytes".into(), stats.stale_bytes.to_string()),
+            ("keydir_bytes".into(), format!("{} (about {per_key} per key)", stats.keydir_bytes)),
+        ])
+    }
+
+    fn debug_view(&mut self, view: &[u8]) -> Option<Result<String>> {
+        (view == b"KEYDIR").then(|| Ok(self.keydir_view()))
+    }
+
+    fn merge(&mut self) -> Option<Result<String>> {
+        Some(Bitcask::merge(self).map(|report| report.to_string()))
     }
 }
 

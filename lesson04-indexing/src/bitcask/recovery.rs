@@ -65,7 +65,7 @@ impl fmt::Display for OpenReport {
         let s = |n: usize| if n == 1 { "" } else { "s" };
         write!(
             f,
-            "open: {} segment{} ({} from hint files, {} scanned), {} key{}",
+            "bitcask: {} segment{} ({} from hint files, {} scanned), {} key{}",
             self.segments,
             s(self.segments),
             self.from_hints,
