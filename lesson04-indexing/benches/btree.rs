@@ -74,7 +74,7 @@ fn memory(c: &mut Criterion) {
         });
     });
     group.bench_function("get 1,000/BTreeMap", |b| {
-        b.iter(|| probes.iter().map(|k| map.get(*k).map_or(0, |v| v.len())).sum::<usize>());
+        b.iter(|| probes.iter().map(|k| map.get(*k).map_or(0, Vec::len)).sum::<usize>());
     });
     // The KvStore API's scan: the pairs of a range, copied out, in order.
     group.bench_function("scan 10,000/btree", |b| {
