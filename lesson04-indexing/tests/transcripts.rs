@@ -13,8 +13,8 @@ use lesson04_indexing::bitcask::{Bitcask, BitcaskOptions};
 use lesson04_indexing::btree::{self, BTree, FileStore};
 
 enum Open {
-    BTree(Session<BTree<FileStore>>),
-    Bitcask(Session<Bitcask>),
+    BTree(Box<Session<BTree<FileStore>>>),
+    Bitcask(Box<Session<Bitcask>>),
 }
 
 fn transcript(dir: &Path, script: &str) -> String {
@@ -33,7 +33,7 @@ fn transcript(dir: &Path, script: &str) -> String {
                     out.push_str(&format!(
                         "$ lesson04-indexing --engine btree --data-dir data --page-size {page_size}\n{report}"
                     ));
-                    session = Some(Open::BTree(Session::new(tree)));
+                    session = Some(Open::BTree(Box::new(Session::new(tree))));
                 }
                 ["bitcask", segment_bytes] => {
                     let max_segment_bytes = segment_bytes.parse().unwrap();
@@ -42,7 +42,7 @@ fn transcript(dir: &Path, script: &str) -> String {
                     out.push_str(&format!(
                         "$ lesson04-indexing --engine bitcask --data-dir data --segment-bytes {segment_bytes}\n{report}"
                     ));
-                    session = Some(Open::Bitcask(Session::new(store)));
+                    session = Some(Open::Bitcask(Box::new(Session::new(store))));
                 }
                 _ => panic!("unknown @start {how}"),
             }
@@ -59,8 +59,8 @@ fn transcript(dir: &Path, script: &str) -> String {
             out.push_str("-- the process exits --");
         } else {
             match session.as_mut().expect("@start first") {
-                Open::BTree(s) => out.push_str(&transcript_line(s, line)),
-                Open::Bitcask(s) => out.push_str(&transcript_line(s, line)),
+                Open::BTree(s) => out.push_str(&transcript_line(s.as_mut(), line)),
+                Open::Bitcask(s) => out.push_str(&transcript_line(s.as_mut(), line)),
             }
         }
         out.push('\n');
