@@ -41,6 +41,7 @@
 //! commit and are reused at once.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::btree::PageId;
 use crate::btree::page::{HEADER_LEN, Kind};
@@ -484,7 +485,7 @@ impl<S: PageStore> Pager<S> {
         dirty.sort_unstable_by_key(|(id, _)| *id); // in file order
         let result = (|| {
             for (id, page) in dirty {
-                let mut page = page.to_vec();
+                let mut page = Arc::unwrap_or_clone(page);
                 seal(&mut page);
                 self.store.write(id, page.into())?;
             }

@@ -20,8 +20,10 @@ use crate::btree::PageId;
 use crate::btree::page;
 use crate::error::{Error, Result};
 
-/// A page's bytes, shared between the store's cache and its readers.
-pub type PageBuf = Arc<[u8]>;
+/// A page's bytes, shared between the store's cache and its readers. (An
+/// `Arc<Vec<u8>>` rather than an `Arc<[u8]>`: a page built in a `Vec`
+/// moves in without a copy.)
+pub type PageBuf = Arc<Vec<u8>>;
 
 /// Pages by number.
 pub trait PageStore {

@@ -70,7 +70,8 @@ impl Limits {
 }
 
 /// A node replacing an old one in its parent: its first key (the parent's
-/// separator for it), its page, and its size in bytes.
+/// separator for it; only the second node of a split needs one, so a lone
+/// node may leave it empty), its page, and its size in bytes.
 struct NewNode {
     first_key: Vec<u8>,
     id: PageId,
@@ -221,48 +222,68 @@ impl<S: PageStore> Tree<S> {
     ) -> Result<(Vec<NewNode>, bool)> {
         let page = self.pager.read(id)?;
         let node = Node::new(&page);
-        let mut entries = node.entries();
-        let added;
-        let ids: Vec<[u8; 4]>;
-        let children: Vec<NewNode>;
-        match node.kind() {
-            Kind::Leaf => match node.search(key) {
+        if node.kind() == Kind::Leaf {
+            return Ok(match node.search(key) {
                 Ok(i) => {
                     if node.is_overflow(i) {
                         overflow::free(&mut self.pager, node.value(i))?;
                     }
-                    entries[i] = self.leaf_entry(key, value);
-                    added = false;
+                    let entry = self.leaf_entry(key, value);
+                    (self.rewrite(id, &node, i, 1, vec![entry]), false)
                 }
                 Err(i) => {
-                    entries.insert(i, self.leaf_entry(key, value));
-                    added = true;
+                    let entry = self.leaf_entry(key, value);
+                    (self.rewrite(id, &node, i, 0, vec![entry]), true)
                 }
-            },
-            _ => {
-                let i = node.child_index(key);
-                let was_added;
-                (children, was_added) = self.insert_into(node.child(i), key, value)?;
-                added = was_added;
-                if children.len() == 1 && children[0].id == node.child(i) {
-                    // The child was rewritten in place: this node is unchanged.
-                    return Ok((vec![self.same(id, &node)], added));
-                }
-                ids = children.iter().map(|c| c.id.to_le_bytes()).collect();
-                entries[i].value = Cow::Borrowed(&ids[0]);
-                for (j, child) in children.iter().enumerate().skip(1) {
-                    entries.insert(i + j, Entry::new(&child.first_key[..], &ids[j][..]));
-                }
-            }
+            });
         }
-        Ok((self.write_node(Some(id), node.kind(), entries), added))
+        let i = node.child_index(key);
+        let (children, added) = self.insert_into(node.child(i), key, value)?;
+        if children.len() == 1 && children[0].id == node.child(i) {
+            // The child was rewritten in place: this node is unchanged.
+            return Ok((vec![self.same(id, &node)], added));
+        }
+        // Entry i now points at the new child; a split adds entries after it.
+        let ids: Vec<[u8; 4]> = children.iter().map(|c| c.id.to_le_bytes()).collect();
+        let mut new = vec![Entry::new(node.key(i), &ids[0][..])];
+        for (child, id) in children.iter().zip(&ids).skip(1) {
+            new.push(Entry::new(&child.first_key[..], &id[..]));
+        }
+        Ok((self.rewrite(id, &node, i, 1, new), added))
     }
     // ANCHOR_END: insert
 
     /// A node that did not change, described for its parent.
     fn same(&self, id: PageId, node: &Node<'_>) -> NewNode {
-        let first_key = if node.is_empty() { Vec::new() } else { node.key(0).to_vec() };
-        NewNode { first_key, id, used: node.used() }
+        NewNode { first_key: Vec::new(), id, used: node.used() }
+    }
+
+    /// Writes `node` with `remove` entries at `at` replaced by `insert`:
+    /// by [`page::splice`] when the result fits in one page, else through
+    /// [`Tree::write_node`], which splits.
+    fn rewrite(
+        &mut self,
+        id: PageId,
+        node: &Node<'_>,
+        at: usize,
+        remove: usize,
+        insert: Vec<Entry<'_>>,
+    ) -> Vec<NewNode> {
+        let page_size = self.pager.page_size();
+        if insert.len() <= 1
+            && let Some(page) = page::splice(node, at, remove, insert.first(), page_size)
+        {
+            let used = Node::new(&page).used();
+            let new_id = if self.pager.is_fresh(id) { id } else { self.pager.allocate() };
+            if new_id != id {
+                self.pager.free(id);
+            }
+            self.pager.write(new_id, page);
+            return vec![NewNode { first_key: Vec::new(), id: new_id, used }];
+        }
+        let mut entries = node.entries();
+        entries.splice(at..at + remove, insert);
+        self.write_node(Some(id), node.kind(), entries)
     }
 
     // ANCHOR: write_node
@@ -315,9 +336,7 @@ impl<S: PageStore> Tree<S> {
             if node.is_overflow(i) {
                 overflow::free(&mut self.pager, node.value(i))?;
             }
-            let mut entries = node.entries();
-            entries.remove(i);
-            return Ok(Some(self.write_node(Some(id), Kind::Leaf, entries)));
+            return Ok(Some(self.rewrite(id, &node, i, 1, Vec::new())));
         }
         let i = node.child_index(key);
         let Some(children) = self.delete_from(node.child(i), key)? else { return Ok(None) };
