@@ -17,9 +17,10 @@
 //!   session ─ the REPL's line handler: lesson 2's commands on either engine,
 //!             plus SCAN, MERGE, INFO, DEBUG KEYDIR, DEBUG TREE    (engine)
 //!   bitcask ─ segments, the keydir, merge, hint files
-//!   btree   ─ page (the byte layout), pager (memory or file, meta pages,
-//!             free list), tree (insert, delete, split, merge), cursor,
-//!             check (the invariants), dump (the tree as text)
+//!   btree   ─ page (the byte layout), overflow (big values), store
+//!             (memory or file), pager (meta pages, free list, commit),
+//!             tree (insert, delete, split, merge), cursor, check (the
+//!             invariants, and the tree drawn as text)
 //!   error   ─ what can go wrong, and where
 //! ```
 //!

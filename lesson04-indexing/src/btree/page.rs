@@ -30,8 +30,9 @@
 //! `log2(n)` keys, without decoding the page into `Vec`s first.
 //!
 //! All integers are little-endian. The checksum covers the whole page but
-//! itself; the file pager fills it in when it writes a page and checks it
-//! when it reads one (the in-memory pager leaves it zero).
+//! itself; the pager fills it in when it commits a page, and the file store
+//! checks it when it reads one from disk (the memory store has no disk to
+//! damage its pages, and does not check).
 //!
 //! Pages are immutable once built: a change builds a new page from the old
 //! one's entries ([`build`]), which is what copy-on-write needs anyway.

@@ -483,11 +483,19 @@ impl<S: PageStore> Pager<S> {
         };
         let mut dirty: Vec<(PageId, PageBuf)> = self.dirty.drain().collect();
         dirty.sort_unstable_by_key(|(id, _)| *id); // in file order
+        // Pages past the old end that this batch allocated and freed again
+        // were never written; the file must still reach `page_count`.
+        let last = self.page_count - 1;
+        let extends = self.page_count > self.committed.page_count
+            && dirty.last().is_none_or(|(id, _)| *id < last);
         let result = (|| {
             for (id, page) in dirty {
                 let mut page = Arc::unwrap_or_clone(page);
                 seal(&mut page);
                 self.store.write(id, page.into())?;
+            }
+            if extends {
+                self.store.write(last, vec![0; self.page_size].into())?;
             }
             self.store.sync()?;
             self.store.write((seq % 2) as PageId, meta.encode(self.page_size).into())?;

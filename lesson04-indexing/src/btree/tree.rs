@@ -17,9 +17,10 @@
 //! A node that overflows its page splits in two and its parent gets one
 //! more entry (the right half's first key); a root that splits grows a new
 //! root above it: the tree grows at the top, so every leaf stays at the same
-//! depth. A node that falls under a quarter full after a delete takes
-//! entries from a sibling (if the two do not fit in one page) or merges
-//! with it (if they do); a root left with one child is replaced by it.
+//! depth. A node that falls under a quarter full (after a delete, or an
+//! overwrite with a smaller value) takes entries from a sibling (if the two
+//! do not fit in one page) or merges with it (if they do); a root left with
+//! one child is replaced by it.
 //!
 //! Sizes are in bytes, not entries: keys and values vary in size. The
 //! limits ([`Limits`]) make every entry at most a quarter of a page, so a
@@ -158,6 +159,7 @@ impl<S: PageStore> Tree<S> {
             Some(root) => self.insert_into(root, key, value)?,
         };
         self.set_root_from(nodes);
+        self.shrink_root()?;
         if added {
             self.pager.set_len(self.pager.len() + 1);
         }
@@ -169,8 +171,14 @@ impl<S: PageStore> Tree<S> {
         let Some(root) = self.pager.root() else { return Ok(false) };
         let Some(nodes) = self.delete_from(root, key)? else { return Ok(false) };
         self.set_root_from(nodes);
-        // A root with one child is replaced by the child; an empty root leaf
-        // by nothing.
+        self.shrink_root()?;
+        self.pager.set_len(self.pager.len() - 1);
+        Ok(true)
+    }
+
+    /// A root with one child (its children merged) is replaced by the child,
+    /// and an empty root leaf by nothing: the tree shrinks at the top.
+    fn shrink_root(&mut self) -> Result<()> {
         while let Some(root) = self.pager.root() {
             let page = self.pager.read(root)?;
             let node = Node::new(&page);
@@ -186,8 +194,7 @@ impl<S: PageStore> Tree<S> {
                 _ => break,
             }
         }
-        self.pager.set_len(self.pager.len() - 1);
-        Ok(true)
+        Ok(())
     }
 
     /// Makes `nodes` the tree: one node is the new root; several get a new
@@ -239,17 +246,7 @@ impl<S: PageStore> Tree<S> {
         }
         let i = node.child_index(key);
         let (children, added) = self.insert_into(node.child(i), key, value)?;
-        if children.len() == 1 && children[0].id == node.child(i) {
-            // The child was rewritten in place: this node is unchanged.
-            return Ok((vec![self.same(id, &node)], added));
-        }
-        // Entry i now points at the new child; a split adds entries after it.
-        let ids: Vec<[u8; 4]> = children.iter().map(|c| c.id.to_le_bytes()).collect();
-        let mut new = vec![Entry::new(node.key(i), &ids[0][..])];
-        for (child, id) in children.iter().zip(&ids).skip(1) {
-            new.push(Entry::new(&child.first_key[..], &id[..]));
-        }
-        Ok((self.rewrite(id, &node, i, 1, new), added))
+        Ok((self.update_child(id, &node, i, children)?, added))
     }
     // ANCHOR_END: insert
 
@@ -340,30 +337,50 @@ impl<S: PageStore> Tree<S> {
         }
         let i = node.child_index(key);
         let Some(children) = self.delete_from(node.child(i), key)? else { return Ok(None) };
-        // A delete makes one node of one, but a borrow below may have
-        // lengthened a separator and split a node: then there are two.
-        let child = &children[0];
-        if children.len() == 1 && child.used >= self.limits.min_fill && child.id == node.child(i) {
-            return Ok(Some(vec![self.same(id, &node)]));
-        }
-        let mut entries = node.entries();
-        let ids: Vec<[u8; 4]> = children.iter().map(|c| c.id.to_le_bytes()).collect();
-        entries[i].value = Cow::Borrowed(&ids[0]);
-        for (j, c) in children.iter().enumerate().skip(1) {
-            entries.insert(i + j, Entry::new(&c.first_key[..], &ids[j][..]));
-        }
-        let fixed: Vec<(Vec<u8>, [u8; 4])>;
-        if children.len() == 1 && child.used < self.limits.min_fill && entries.len() > 1 {
-            // Underfull: merge with a sibling or borrow from it.
-            let left = if i > 0 { i - 1 } else { i };
-            fixed = self.rebalance(&entries[left], &entries[left + 1])?;
-            entries.splice(left..left + 2, fixed.iter().map(|(k, id)| Entry::new(&k[..], &id[..])));
-            if left == 0 {
-                entries[0].key = Cow::Borrowed(&[]);
-            }
-        }
-        Ok(Some(self.write_node(Some(id), Kind::Internal, entries)))
+        Ok(Some(self.update_child(id, &node, i, children)?))
     }
+    // ANCHOR_END: delete
+
+    // ANCHOR: update_child
+    /// Puts `children`, the nodes that replace child `i` of the internal
+    /// node `node` (page `id`), into it: usually one node (two after a
+    /// split). A lone child left under a quarter full, by a delete or by an
+    /// overwrite with a smaller value, first merges with a sibling or
+    /// borrows from it. Returns the nodes that replace this one.
+    fn update_child(
+        &mut self,
+        id: PageId,
+        node: &Node<'_>,
+        i: usize,
+        children: Vec<NewNode>,
+    ) -> Result<Vec<NewNode>> {
+        let child = &children[0];
+        let underfull = children.len() == 1 && child.used < self.limits.min_fill && node.len() > 1;
+        if children.len() == 1 && !underfull && child.id == node.child(i) {
+            // The child was rewritten in place: this node is unchanged.
+            return Ok(vec![self.same(id, node)]);
+        }
+        let ids: Vec<[u8; 4]> = children.iter().map(|c| c.id.to_le_bytes()).collect();
+        if !underfull {
+            // Entry i now points at the new child; a split adds one after it.
+            let mut new = vec![Entry::new(node.key(i), &ids[0][..])];
+            for (c, id) in children.iter().zip(&ids).skip(1) {
+                new.push(Entry::new(&c.first_key[..], &id[..]));
+            }
+            return Ok(self.rewrite(id, node, i, 1, new));
+        }
+        // Underfull: merge with a sibling or borrow from it.
+        let mut entries = node.entries();
+        entries[i].value = Cow::Borrowed(&ids[0]);
+        let left = if i > 0 { i - 1 } else { i };
+        let fixed = self.rebalance(&entries[left], &entries[left + 1])?;
+        entries.splice(left..left + 2, fixed.iter().map(|(k, id)| Entry::new(&k[..], &id[..])));
+        if left == 0 {
+            entries[0].key = Cow::Borrowed(&[]);
+        }
+        Ok(self.write_node(Some(id), Kind::Internal, entries))
+    }
+    // ANCHOR_END: update_child
     // ANCHOR_END: delete
 
     // ANCHOR: rebalance
