@@ -161,7 +161,7 @@ fn bitcask_segments_merge_and_hints() {
     let tmp = tempfile::tempdir().unwrap();
     let script = r#"
         @start bitcask 64
-        # 64-byte segments: three or four records each.
+        # 64-byte segments: a few records each.
         SET user:1 ada
         SET user:2 grace
         SET user:1 ada-lovelace

@@ -168,6 +168,8 @@ impl<F: FileSystem> Bitcask<F> {
         let written = output.finish()?;
 
         // ANCHOR: commit
+        // The new files' names must be durable before the commit points at them.
+        self.fs.sync_dir(&self.dir).map_err(|e| io("fsync", &self.dir, e))?;
         // Commit: the merge has happened once MERGE exists.
         let manifest = Manifest { first, count: written.len() as u32 };
         let tmp = self.dir.join(MANIFEST_TMP);
@@ -295,6 +297,10 @@ fn roll_forward<F: FileSystem>(fs: &F, dir: &Path, manifest: Manifest) -> Result
             let from = temporary(dir, &name);
             if names.iter().any(|n| dir.join(n) == from) {
                 fs.rename(&from, &dir.join(&name)).map_err(|e| io("rename", &from, e))?;
+            } else if !names.contains(&name) {
+                // Neither name: deleting the old segments would lose data.
+                let why = format!("the committed merge's file {name} is missing");
+                return Err(Error::corrupt(dir.join(MANIFEST), 0, why));
             }
         }
     }
@@ -356,5 +362,20 @@ mod tests {
             assert!(Manifest::decode(&damaged).is_err(), "a flip at byte {at} was accepted");
         }
         assert!(Manifest::decode(&bytes[..19]).is_err());
+    }
+
+    #[test]
+    fn a_committed_merge_whose_files_are_missing_deletes_nothing() {
+        use lesson03_persistence::fs::RealFs;
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(segment::data_name(1));
+        std::fs::write(&old, b"old records").unwrap();
+        // The manifest says segments 2 and 3 replace everything older, but
+        // only segment 2 made it to the disk.
+        std::fs::write(temporary(dir.path(), &segment::data_name(2)), b"new").unwrap();
+        std::fs::write(temporary(dir.path(), &segment::hint_name(2)), b"hint").unwrap();
+        let result = roll_forward(&RealFs, dir.path(), Manifest { first: 2, count: 2 });
+        assert!(matches!(result, Err(Error::Corrupt { .. })), "{result:?}");
+        assert!(old.exists(), "the old segment must survive");
     }
 }
