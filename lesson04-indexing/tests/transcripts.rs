@@ -3,7 +3,9 @@
 //! Script lines: a command (printed after `kv> `, then its reply);
 //! `# comment`; `@start btree PAGE_SIZE` or `@start bitcask SEGMENT_BYTES`
 //! (open the engine in the data directory and print the open report the
-//! binary prints); `@stop` (close it); `@ls` (list the data directory).
+//! binary prints); `@stop` (close it); `@ls` (list the data directory);
+//! `@cut` (start a new part: each part is a snapshot of its own, for the
+//! book to show with its own commentary).
 
 use std::path::Path;
 
@@ -18,9 +20,18 @@ enum Open {
 }
 
 fn transcript(dir: &Path, script: &str) -> String {
+    transcript_parts(dir, script).concat()
+}
+
+fn transcript_parts(dir: &Path, script: &str) -> Vec<String> {
     let mut session: Option<Open> = None;
+    let mut parts = Vec::new();
     let mut out = String::new();
     for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line == "@cut" {
+            parts.push(std::mem::take(&mut out));
+            continue;
+        }
         if line.starts_with('#') {
             out.push_str(line);
         } else if let Some(how) = line.strip_prefix("@start ") {
@@ -65,7 +76,8 @@ fn transcript(dir: &Path, script: &str) -> String {
         }
         out.push('\n');
     }
-    out
+    parts.push(out);
+    parts
 }
 
 // ANCHOR: grow
@@ -91,6 +103,7 @@ fn btree_grows_and_shrinks() {
         SET kid 1
         SET owl 2
         DEBUG TREE
+        @cut
         SET pig 3
         SET ram 4
         SET sow 5
@@ -101,6 +114,7 @@ fn btree_grows_and_shrinks() {
         # at the same depth.
         DEBUG TREE
         INFO
+        @cut
         # "kid" is left alone in its leaf, under a quarter full: it merges with
         # its sibling. Their parent, left with one child, merges with its own
         # sibling, and the root, left with one child, gives way to it.
@@ -115,7 +129,11 @@ fn btree_grows_and_shrinks() {
         DEBUG TREE
         INFO
     "#;
-    insta::assert_snapshot!("btree_grows_and_shrinks", transcript(tmp.path(), script));
+    let parts = transcript_parts(tmp.path(), script);
+    assert_eq!(parts.len(), 3);
+    insta::assert_snapshot!("btree_grows", parts[0]);
+    insta::assert_snapshot!("btree_root_splits", parts[1]);
+    insta::assert_snapshot!("btree_shrinks", parts[2]);
 }
 // ANCHOR_END: grow
 
