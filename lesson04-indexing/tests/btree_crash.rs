@@ -259,3 +259,25 @@ fn any_damaged_byte_is_reported_or_harmless_never_a_wrong_value() {
     assert!(reported > 0 && harmless > 0, "{reported} reported, {harmless} harmless");
 }
 // ANCHOR_END: every_flip
+
+#[test]
+fn a_file_opened_with_another_page_size_is_refused_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("t");
+    let small = Options { page_size: 64, cache_pages: 0 };
+    let mut tree = BTree::open(&dir, small).unwrap().0;
+    tree.write(Batch::new().put("ant", "1").put("bee", "2")).unwrap();
+    drop(tree);
+    let before = std::fs::read(dir.join(TREE_FILE)).unwrap();
+    // The whole file is smaller than one 4 KiB page: it must not look new.
+    assert!(before.len() < 4096);
+    for page_size in [4096, 128] {
+        let Err(e) = BTree::open(&dir, Options { page_size, cache_pages: 0 }) else {
+            panic!("a 64-byte-page file opened with {page_size}-byte pages");
+        };
+        assert!(e.to_string().contains("--page-size 64"), "{e}");
+        assert_eq!(std::fs::read(dir.join(TREE_FILE)).unwrap(), before, "the file was changed");
+    }
+    let mut tree = BTree::open(&dir, small).unwrap().0;
+    assert_eq!(tree.get(b"bee").unwrap(), Some(b"2".to_vec()));
+}

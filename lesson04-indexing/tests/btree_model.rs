@@ -156,7 +156,7 @@ proptest! {
 
 /// Grows a tree to several levels, then deletes every key in a shuffled
 /// order: splits all the way up, then merges and borrows all the way down,
-/// and the file shrinks back to the two meta pages and free pages.
+/// and the tree is empty again (the file keeps its pages, all free).
 #[test]
 fn growing_then_emptying_keeps_every_invariant() {
     let mut tree = BTree::in_memory(PAGE);

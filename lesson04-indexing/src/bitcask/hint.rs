@@ -78,6 +78,7 @@ pub fn encode(hint: &Hint) -> Vec<u8> {
     out
 }
 
+// ANCHOR: view
 /// A checked hint file, read in place: its entries are parsed on the fly,
 /// so that opening the store copies each key once, straight into the keydir.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +101,7 @@ pub struct HintRef<'a> {
     /// The framed record's length.
     pub len: u32,
 }
+// ANCHOR_END: view
 
 /// Checks a hint file and returns a view of it, or says why it is not one.
 /// Never panics, whatever the bytes: the checksum is checked first, then

@@ -184,8 +184,8 @@ impl KeyDir {
 
     /// What the keydir has asked the allocator for, measured: the table's
     /// allocation (hashbrown reports it) plus each key's heap capacity.
-    /// Without the allocator's own headers and rounding, which only a
-    /// counting allocator sees (the `bitcask_memory` test uses one).
+    /// Without the allocator's own headers and rounding, which only the
+    /// process's resident memory shows (the `bitcask_memory` test reads it).
     pub fn allocated_bytes(&self) -> u64 {
         let keys: usize = self.map.keys().map(Vec::capacity).sum();
         (self.map.allocation_size() + keys) as u64

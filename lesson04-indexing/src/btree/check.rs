@@ -210,7 +210,6 @@ pub fn dump<S: PageStore>(tree: &mut Tree<S>) -> Result<String> {
     }
     Ok(out)
 }
-// ANCHOR_END: dump
 
 fn dump_node<S: PageStore>(
     tree: &mut Tree<S>,
@@ -242,6 +241,7 @@ fn dump_node<S: PageStore>(
     }
     Ok(())
 }
+// ANCHOR_END: dump
 
 /// A key in double quotes, non-printable bytes as `\xNN`.
 fn quote(key: &[u8]) -> String {

@@ -252,19 +252,34 @@ impl<S: PageStore> Pager<S> {
             "page size must be a power of two from 64 to 32768 bytes"
         );
         let pages = store.page_count()?;
-        let slots = choose_meta([store.read_meta(0)?, store.read_meta(1)?]);
+        let first = store.read_meta(0)?;
+        // A meta page read at the wrong page size never passes its checksum,
+        // and a small file would look new: look at the recorded size first.
+        if let Some(page) = &first
+            && page.len() >= 12
+            && &page[..8] == MAGIC
+        {
+            let recorded = u32::from_le_bytes(page[8..12].try_into().expect("4 bytes"));
+            if recorded as usize != page_size {
+                return Err(Error::corrupt(
+                    store.path(),
+                    8,
+                    format!(
+                        "the file has {recorded}-byte pages, not {page_size}: open it with --page-size {recorded}"
+                    ),
+                ));
+            }
+        }
+        let slots = choose_meta([first, store.read_meta(1)?]);
         let newest = slots.newest.map(|slot| (slot, slots.slots[slot].clone().expect("valid")));
         let (meta, other, created) = match newest {
             Some((slot, meta)) => {
                 if meta.page_size as usize != page_size {
-                    return Err(Error::corrupt(
-                        store.path(),
-                        0,
-                        format!(
-                            "the file has {}-byte pages, not {page_size}: open it with --page-size {}",
-                            meta.page_size, meta.page_size
-                        ),
-                    ));
+                    let why = format!(
+                        "the meta page says {}-byte pages, not {page_size}",
+                        meta.page_size
+                    );
+                    return Err(Error::corrupt(store.path(), 8, why));
                 }
                 if meta.page_count > pages {
                     return Err(Error::corrupt(

@@ -32,7 +32,8 @@ pub trait PageStore {
     /// How many whole pages there are.
     fn page_count(&self) -> Result<u32>;
     /// Reads a meta page's raw bytes (page 0 or 1), unchecked: the pager
-    /// decides whether they are a valid meta page. `None` past the end.
+    /// decides whether they are a valid meta page. Shorter than a page if
+    /// the file ends inside it; `None` past the end.
     fn read_meta(&mut self, id: PageId) -> Result<Option<Vec<u8>>>;
     /// Reads a tree or free-list page, checked.
     fn read(&mut self, id: PageId) -> Result<PageBuf>;
@@ -179,12 +180,20 @@ impl<F: FileSystem> PageStore for FileStore<F> {
     }
 
     fn read_meta(&mut self, id: PageId) -> Result<Option<Vec<u8>>> {
+        // As much of the page as the file has: a file made with smaller
+        // pages may end inside it, and its first bytes still say so.
         let mut page = vec![0; self.page_size];
-        match read_exact_at(&self.file, &mut page, self.offset(id)) {
-            Ok(()) => Ok(Some(page)),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-            Err(e) => Err(Error::io("read", &self.path, e)),
+        let mut have = 0;
+        while have < page.len() {
+            let offset = self.offset(id) + have as u64;
+            match self.file.read_at(&mut page[have..], offset) {
+                Ok(0) => break,
+                Ok(n) => have += n,
+                Err(e) => return Err(Error::io("read", &self.path, e)),
+            }
         }
+        page.truncate(have);
+        Ok(Some(page).filter(|p| !p.is_empty()))
     }
 
     // ANCHOR: read_page

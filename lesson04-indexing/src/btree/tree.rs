@@ -63,7 +63,9 @@ impl Limits {
     pub fn for_page_size(page_size: usize) -> Self {
         let usable = page_size - HEADER_LEN;
         Limits {
-            max_key: usable / 8,
+            // An internal entry (key, 4-byte child, overhead) must stay within
+            // a quarter page too; only 64-byte pages make that the tighter limit.
+            max_key: (usable / 8).min(usable / 4 - ENTRY_OVERHEAD - 4),
             max_entry: usable / 4 - ENTRY_OVERHEAD,
             min_fill: HEADER_LEN + usable / 4,
         }
@@ -176,6 +178,7 @@ impl<S: PageStore> Tree<S> {
         Ok(true)
     }
 
+    // ANCHOR: shrink_root
     /// A root with one child (its children merged) is replaced by the child,
     /// and an empty root leaf by nothing: the tree shrinks at the top.
     fn shrink_root(&mut self) -> Result<()> {
@@ -196,7 +199,9 @@ impl<S: PageStore> Tree<S> {
         }
         Ok(())
     }
+    // ANCHOR_END: shrink_root
 
+    // ANCHOR: grow_root
     /// Makes `nodes` the tree: one node is the new root; several get a new
     /// root above them, one level higher.
     fn set_root_from(&mut self, nodes: Vec<NewNode>) {
@@ -217,6 +222,7 @@ impl<S: PageStore> Tree<S> {
         let root = self.write_node(None, Kind::Internal, entries);
         self.set_root_from(root);
     }
+    // ANCHOR_END: grow_root
 
     // ANCHOR: insert
     /// Inserts into the subtree at `id`; returns the node or nodes that
@@ -381,7 +387,6 @@ impl<S: PageStore> Tree<S> {
         Ok(self.write_node(Some(id), Kind::Internal, entries))
     }
     // ANCHOR_END: update_child
-    // ANCHOR_END: delete
 
     // ANCHOR: rebalance
     /// Two neighbouring children, `left` and `right` (entries of their
