@@ -145,17 +145,31 @@ pub fn spec(name: &[u8]) -> Option<&'static CommandSpec> {
     COMMANDS.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
+/// The command of `specs` called `name` (any case), if there is one, with
+/// the number of arguments after the name (`given`) checked against it.
+/// Later lessons, which add commands of their own, look theirs up with it.
+pub fn checked_spec(
+    specs: &'static [CommandSpec],
+    name: &[u8],
+    given: usize,
+) -> Result<Option<&'static CommandSpec>> {
+    let Some(spec) = specs.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(name)) else {
+        return Ok(None);
+    };
+    if given < spec.min_args || spec.max_args.is_some_and(|max| given > max) {
+        return Err(Error::WrongArity(spec.name.to_ascii_lowercase()));
+    }
+    Ok(Some(spec))
+}
+
 // ANCHOR: parse
 /// Parses the arguments of one command line (the first is the name).
 pub fn parse(args: Vec<Vec<u8>>) -> Result<Command> {
     let mut args = args.into_iter();
     let name = args.next().unwrap_or_default();
-    let spec = spec(&name)
-        .ok_or_else(|| Error::UnknownCommand(String::from_utf8_lossy(&name).into_owned()))?;
     let args: Vec<Vec<u8>> = args.collect();
-    if args.len() < spec.min_args || spec.max_args.is_some_and(|max| args.len() > max) {
-        return Err(Error::WrongArity(spec.name.to_ascii_lowercase()));
-    }
+    let spec = checked_spec(COMMANDS, &name, args.len())?
+        .ok_or_else(|| Error::UnknownCommand(String::from_utf8_lossy(&name).into_owned()))?;
     let mut args = args.into_iter();
     // `arg!()` takes the next argument. Arity is checked, so it cannot run out.
     macro_rules! arg {

@@ -5,7 +5,7 @@
 //! a value that is not an integer.
 
 use crate::clock::Clock;
-use crate::command::{COMMANDS, Command, CommandSpec, TimeUnit, spec};
+use crate::command::{COMMANDS, Command, CommandSpec, TimeUnit};
 use crate::error::Error;
 use crate::expiry::Ttl;
 use crate::glob;
@@ -70,13 +70,7 @@ pub fn execute<C: Clock>(store: &mut Store<C>, command: Command) -> Reply {
         Command::Ping { message: Some(message) } | Command::Echo { message } => {
             Reply::Bulk(message)
         }
-        Command::Help { command: None } => Reply::Array(COMMANDS.iter().map(help_line).collect()),
-        Command::Help { command: Some(name) } => match spec(&name) {
-            Some(spec) => help_line(spec),
-            None => {
-                Reply::error(&Error::UnknownCommand(String::from_utf8_lossy(&name).into_owned()))
-            }
-        },
+        Command::Help { command } => help(COMMANDS, command.as_deref()),
         Command::Quit => Reply::ok(),
     }
 }
@@ -84,6 +78,21 @@ pub fn execute<C: Clock>(store: &mut Store<C>, command: Command) -> Reply {
 
 fn count<T>(items: impl Iterator<Item = T>) -> Reply {
     Reply::Integer(items.count() as i64)
+}
+
+/// HELP's reply in a language of `specs`: a line for every command, or for
+/// the one named, or an error if there is no such command.
+pub fn help<'a>(specs: impl IntoIterator<Item = &'a CommandSpec>, command: Option<&[u8]>) -> Reply {
+    let mut specs = specs.into_iter();
+    match command {
+        None => Reply::Array(specs.map(help_line).collect()),
+        Some(name) => match specs.find(|s| s.name.as_bytes().eq_ignore_ascii_case(name)) {
+            Some(spec) => help_line(spec),
+            None => {
+                Reply::error(&Error::UnknownCommand(String::from_utf8_lossy(name).into_owned()))
+            }
+        },
+    }
 }
 
 /// One line of HELP: the command's syntax and summary.

@@ -3,7 +3,7 @@
 //! still lesson 2's `ERR unknown command`.
 
 use lesson02_kv::command::{self, COMMANDS as KV_COMMANDS, CommandSpec};
-use lesson02_kv::error::{Error, Result};
+use lesson02_kv::error::Result;
 
 /// A command of this lesson's language.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +50,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// Parses one command line's arguments.
 pub fn parse(args: Vec<Vec<u8>>) -> Result<Command> {
     let name = args.first().cloned().unwrap_or_default();
-    if let Some(spec) = COMMANDS.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(&name)) {
-        if args.len() - 1 > spec.max_args.unwrap_or(usize::MAX) {
-            return Err(Error::WrongArity(spec.name.to_ascii_lowercase()));
-        }
+    if let Some(spec) = command::checked_spec(COMMANDS, &name, args.len().saturating_sub(1))? {
         return Ok(match spec.name {
             "SAVE" => Command::Save,
             "COMPACT" => Command::Compact,
@@ -74,6 +71,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lesson02_kv::error::Error;
     use lesson02_kv::tokenizer::tokenize;
 
     fn p(line: &str) -> Result<Command> {

@@ -2,8 +2,7 @@
 //! persistence commands. The REPL of lesson 2 drives it unchanged, through
 //! [`LineHandler`].
 
-use lesson02_kv::error::Error;
-use lesson02_kv::execute::help_line;
+use lesson02_kv::execute::help;
 use lesson02_kv::repl::LineHandler;
 use lesson02_kv::session::arguments;
 use lesson02_kv::{Clock, Reply};
@@ -46,16 +45,7 @@ impl<F: FileSystem, C: Clock> Session<F, C> {
                     .map(|(name, value)| Reply::Simple(format!("{name}: {value}")))
                     .collect(),
             ),
-            Command::Help(None) => Reply::Array(commands::all_specs().map(help_line).collect()),
-            Command::Help(Some(name)) => {
-                match commands::all_specs().find(|s| s.name.as_bytes().eq_ignore_ascii_case(&name))
-                {
-                    Some(spec) => help_line(spec),
-                    None => Reply::error(&Error::UnknownCommand(
-                        String::from_utf8_lossy(&name).into_owned(),
-                    )),
-                }
-            }
+            Command::Help(command) => help(commands::all_specs(), command.as_deref()),
             Command::Kv(command) => {
                 if command == lesson02_kv::Command::Quit {
                     self.closed = true;

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use lesson01_intro::KeyRange;
-use lesson04_indexing::btree::{BTree, Batch};
+use lesson04_indexing::btree::{BTree, Batch, PageStore};
 
 /// A small seeded generator (xorshift64*), so that every run measures the
 /// same keys.
@@ -48,6 +48,20 @@ impl Rng {
 fn pairs(n: usize, seed: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut rng = Rng(seed);
     (0..n).map(|_| (rng.bytes(24), rng.bytes(150))).collect()
+}
+
+/// The 10,000 pairs from `start` on, copied out, through a cursor.
+fn scan_10k<S: PageStore>(tree: &mut BTree<S>, start: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut cursor = tree.cursor();
+    cursor.seek(start).unwrap();
+    let mut out = Vec::with_capacity(10_000);
+    while out.len() < 10_000 {
+        let Some(key) = cursor.key() else { break };
+        let key = key.to_vec();
+        out.push((key, cursor.value().unwrap()));
+        cursor.next_entry().unwrap();
+    }
+    out
 }
 
 fn range_from(start: &[u8]) -> KeyRange {
@@ -77,20 +91,7 @@ fn memory(c: &mut Criterion) {
         b.iter(|| probes.iter().map(|k| map.get(*k).map_or(0, Vec::len)).sum::<usize>());
     });
     // The KvStore API's scan: the pairs of a range, copied out, in order.
-    group.bench_function("scan 10,000/btree", |b| {
-        b.iter(|| {
-            let mut cursor = tree.cursor();
-            cursor.seek(probes[3]).unwrap();
-            let mut out = Vec::with_capacity(10_000);
-            while out.len() < 10_000 {
-                let Some(key) = cursor.key() else { break };
-                let key = key.to_vec();
-                out.push((key, cursor.value().unwrap()));
-                cursor.next_entry().unwrap();
-            }
-            black_box(out)
-        });
-    });
+    group.bench_function("scan 10,000/btree", |b| b.iter(|| scan_10k(&mut tree, probes[3])));
     group.bench_function("scan 10,000/BTreeMap", |b| {
         b.iter(|| {
             let out: Vec<(Vec<u8>, Vec<u8>)> = map
@@ -208,20 +209,7 @@ mod disk {
                     .sum::<usize>()
             });
         });
-        group.bench_function("scan 10,000/btree", |b| {
-            b.iter(|| {
-                let mut cursor = tree.cursor();
-                cursor.seek(probes[3]).unwrap();
-                let mut out = Vec::with_capacity(10_000);
-                while out.len() < 10_000 {
-                    let Some(key) = cursor.key() else { break };
-                    let key = key.to_vec();
-                    out.push((key, cursor.value().unwrap()));
-                    cursor.next_entry().unwrap();
-                }
-                black_box(out)
-            });
-        });
+        group.bench_function("scan 10,000/btree", |b| b.iter(|| scan_10k(&mut tree, probes[3])));
         group.bench_function("scan 10,000/redb", |b| {
             b.iter(|| {
                 let txn = db.begin_read().unwrap();

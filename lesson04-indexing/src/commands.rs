@@ -3,7 +3,7 @@
 //! Lesson 2's parser does the rest.
 
 use lesson02_kv::command::{self, COMMANDS as KV_COMMANDS, CommandSpec};
-use lesson02_kv::error::{Error, Result};
+use lesson02_kv::error::Result;
 
 /// A command of this lesson's language.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +65,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// Parses one command line's arguments.
 pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Command> {
     let name = args.first().cloned().unwrap_or_default();
-    if let Some(spec) = COMMANDS.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(&name)) {
-        let given = args.len() - 1;
-        if given < spec.min_args || given > spec.max_args.unwrap_or(usize::MAX) {
-            return Err(Error::WrongArity(spec.name.to_ascii_lowercase()));
-        }
+    if let Some(spec) = command::checked_spec(COMMANDS, &name, args.len().saturating_sub(1))? {
         return Ok(match spec.name {
             "SCAN" => {
                 let end = args.pop().expect("two arguments");
@@ -95,6 +91,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lesson02_kv::error::Error;
     use lesson02_kv::tokenizer::tokenize;
 
     fn p(line: &str) -> Result<Command> {

@@ -1,14 +1,15 @@
 //! `cargo run -p lesson04-indexing -- --engine bitcask|btree --data-dir DIR`:
 //! lesson 2's REPL over an index on disk.
 
-use std::path::PathBuf;
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use lesson02_kv::repl;
-use lesson04_indexing::Session;
 use lesson04_indexing::bitcask::{Bitcask, BitcaskOptions};
 use lesson04_indexing::btree::{self, BTree};
+use lesson04_indexing::{Engine, Result, Session};
 
 /// A key-value store whose data lives on disk, behind one of two indexes.
 /// The open report goes to standard error, so that in a pipe, standard
@@ -43,46 +44,38 @@ enum EngineKind {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let name = "lesson04-indexing";
     match args.engine {
         EngineKind::Bitcask => {
             let options = BitcaskOptions {
                 max_segment_bytes: args.segment_bytes,
                 ..BitcaskOptions::default()
             };
-            let (store, report) = match Bitcask::open(&args.data_dir, options) {
-                Ok(opened) => opened,
-                Err(e) => {
-                    eprintln!("{name}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            eprintln!("{report}");
-            let banner = format!(
-                "{name}: Bitcask in {}. Type HELP for commands, QUIT to leave.",
-                args.data_dir.display()
-            );
-            repl::run(&mut Session::new(store), name, &banner)
+            run(Bitcask::open(&args.data_dir, options), "Bitcask", &args.data_dir)
         }
         EngineKind::Btree => {
             if !(64..=32768).contains(&args.page_size) || !args.page_size.is_power_of_two() {
-                eprintln!("{name}: --page-size must be a power of two from 64 to 32768");
+                eprintln!("{NAME}: --page-size must be a power of two from 64 to 32768");
                 return ExitCode::from(2);
             }
             let options = btree::Options { page_size: args.page_size, ..btree::Options::default() };
-            let (tree, report) = match BTree::open(&args.data_dir, options) {
-                Ok(opened) => opened,
-                Err(e) => {
-                    eprintln!("{name}: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            eprintln!("{report}");
-            let banner = format!(
-                "{name}: a B+tree in {}. Type HELP for commands, QUIT to leave.",
-                args.data_dir.display()
-            );
-            repl::run(&mut Session::new(tree), name, &banner)
+            run(BTree::open(&args.data_dir, options), "a B+tree", &args.data_dir)
         }
     }
+}
+
+const NAME: &str = "lesson04-indexing";
+
+/// Prints the open report (or the error) to stderr, then runs the REPL.
+fn run<E: Engine>(opened: Result<(E, impl Display)>, what: &str, dir: &Path) -> ExitCode {
+    let (engine, report) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("{NAME}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("{report}");
+    let banner =
+        format!("{NAME}: {what} in {}. Type HELP for commands, QUIT to leave.", dir.display());
+    repl::run(&mut Session::new(engine), NAME, &banner)
 }

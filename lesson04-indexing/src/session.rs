@@ -14,7 +14,7 @@
 use lesson01_intro::{KeyRange, KvStore};
 use lesson02_kv::command::TimeUnit;
 use lesson02_kv::error::Error as CommandError;
-use lesson02_kv::execute::help_line;
+use lesson02_kv::execute::help;
 use lesson02_kv::repl::LineHandler;
 use lesson02_kv::session::arguments;
 use lesson02_kv::store::{SetCondition, SetTtl};
@@ -110,16 +110,7 @@ impl<E: Engine> Session<E> {
                     if self.engine.name() == "bitcask" { "KEYDIR" } else { "TREE" }
                 )),
             },
-            Command::Help(None) => Reply::Array(commands::all_specs().map(help_line).collect()),
-            Command::Help(Some(name)) => {
-                match commands::all_specs().find(|s| s.name.as_bytes().eq_ignore_ascii_case(&name))
-                {
-                    Some(spec) => help_line(spec),
-                    None => Reply::error(&CommandError::UnknownCommand(
-                        String::from_utf8_lossy(&name).into_owned(),
-                    )),
-                }
-            }
+            Command::Help(command) => help(commands::all_specs(), command.as_deref()),
             Command::Kv(command) => self.execute_kv(command)?,
         })
     }

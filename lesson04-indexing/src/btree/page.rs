@@ -242,19 +242,25 @@ pub fn build(kind: Kind, entries: &[Entry<'_>], page_size: usize) -> Vec<u8> {
     page[0] = kind as u8;
     page[2..4].copy_from_slice(&(entries.len() as u16).to_le_bytes());
     let mut at = HEADER_LEN + 2 * entries.len();
-    for (i, Entry { key, value, overflow }) in entries.iter().enumerate() {
+    for (i, entry) in entries.iter().enumerate() {
         page[HEADER_LEN + 2 * i..HEADER_LEN + 2 * i + 2]
             .copy_from_slice(&(at as u16).to_le_bytes());
-        page[at..at + 2].copy_from_slice(&(key.len() as u16).to_le_bytes());
-        let vlen = value.len() as u16 | if *overflow { OVERFLOW_FLAG } else { 0 };
-        page[at + 2..at + 4].copy_from_slice(&vlen.to_le_bytes());
-        at += 4;
-        page[at..at + key.len()].copy_from_slice(key);
-        at += key.len();
-        page[at..at + value.len()].copy_from_slice(value);
-        at += value.len();
+        at = put_entry(&mut page, at, entry);
     }
     page
+}
+
+/// Writes `entry` (lengths, key, value) at byte `at` of `page`; returns
+/// where it ends.
+fn put_entry(page: &mut [u8], at: usize, Entry { key, value, overflow }: &Entry<'_>) -> usize {
+    page[at..at + 2].copy_from_slice(&(key.len() as u16).to_le_bytes());
+    let vlen = value.len() as u16 | if *overflow { OVERFLOW_FLAG } else { 0 };
+    page[at + 2..at + 4].copy_from_slice(&vlen.to_le_bytes());
+    let at = at + 4;
+    page[at..at + key.len()].copy_from_slice(key);
+    let at = at + key.len();
+    page[at..at + value.len()].copy_from_slice(value);
+    at + value.len()
 }
 // ANCHOR_END: build
 
@@ -303,15 +309,8 @@ pub fn splice(
         put_offset(&mut page, after(node.offset(i)));
     }
     page[new_start..before(cut_from)].copy_from_slice(&node.bytes[old_start..cut_from]);
-    if let Some(Entry { key, value, overflow }) = insert {
-        let mut at = before(cut_from);
-        page[at..at + 2].copy_from_slice(&(key.len() as u16).to_le_bytes());
-        let vlen = value.len() as u16 | if *overflow { OVERFLOW_FLAG } else { 0 };
-        page[at + 2..at + 4].copy_from_slice(&vlen.to_le_bytes());
-        at += 4;
-        page[at..at + key.len()].copy_from_slice(key);
-        at += key.len();
-        page[at..at + value.len()].copy_from_slice(value);
+    if let Some(entry) = insert {
+        put_entry(&mut page, before(cut_from), entry);
     }
     page[after(cut_to)..new_used].copy_from_slice(&node.bytes[cut_to..used]);
     Some(page)
