@@ -1,8 +1,9 @@
 //! Bitcask against what a user would pick instead, in the same run:
 //!
 //! - `get`: random gets at 100k keys (24-byte random keys, 150-byte values)
-//!   vs a `HashMap` holding the same values in memory. One positioned read
-//!   from the page cache, plus the checksum, against a memory lookup.
+//!   vs a `HashMap` holding the same values in memory (one positioned read
+//!   from the page cache, plus the checksum, against a memory lookup), and
+//!   vs the B+tree and (with `--features compare`) redb on the same keys.
 //! - `open`: start-up at N keys from hint files vs scanning the segments
 //!   (`BITCASK_BENCH_KEYS`, default 200 000; the goal is 5× at 1M).
 //! - `merge`: merge throughput vs writing the same bytes with `std::fs`
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lesson04_indexing::bitcask::{Bitcask, BitcaskOptions};
+use lesson04_indexing::btree::{self, BTree, Batch};
 
 /// splitmix64: seeded, repeatable randomness without a dependency.
 struct Rng(u64);
@@ -103,6 +105,44 @@ fn gets(c: &mut Criterion) {
             }
         });
     });
+    // The ordered engines on the same keys, in files, caches warm.
+    let tree_dir = tmp.path().join("tree");
+    let mut tree = BTree::open(&tree_dir, btree::Options::default()).expect("open").0;
+    let mut batch = Batch::new();
+    for (k, v) in &pairs {
+        batch.put(k.clone(), v.clone());
+    }
+    tree.write(&batch).expect("load");
+    group.bench_function(BenchmarkId::new("btree", n), |b| {
+        b.iter(|| {
+            for p in &probes {
+                black_box(tree.get(black_box(p)).expect("get"));
+            }
+        });
+    });
+    #[cfg(feature = "compare")]
+    {
+        use redb::{Database, ReadableDatabase, TableDefinition};
+        const TABLE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("bench");
+        let db = Database::create(tmp.path().join("redb.db")).expect("create");
+        let txn = db.begin_write().expect("begin");
+        {
+            let mut table = txn.open_table(TABLE).expect("table");
+            for (k, v) in &pairs {
+                table.insert(k.as_slice(), v.as_slice()).expect("insert");
+            }
+        }
+        txn.commit().expect("commit");
+        group.bench_function(BenchmarkId::new("redb", n), |b| {
+            b.iter(|| {
+                let txn = db.begin_read().expect("begin");
+                let table = txn.open_table(TABLE).expect("table");
+                for p in &probes {
+                    black_box(table.get(black_box(*p)).expect("get").map(|v| v.value().to_vec()));
+                }
+            });
+        });
+    }
     group.finish();
 }
 
