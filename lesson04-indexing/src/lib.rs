@@ -16,6 +16,8 @@
 //! ```text
 //!   session ─ the REPL's line handler: lesson 2's commands on either engine,
 //!             plus SCAN, MERGE, INFO, DEBUG KEYDIR, DEBUG TREE    (engine)
+//!   document ─ keycode: JSON values as order-preserving keys (the start
+//!             of the document store and its indexes)
 //!   bitcask ─ segments, the keydir, merge, hint files
 //!   btree   ─ page (the byte layout), overflow (big values), store
 //!             (memory or file), pager (meta pages, free list, commit),
@@ -31,6 +33,7 @@
 pub mod bitcask;
 pub mod btree;
 pub mod commands;
+pub mod document;
 pub mod error;
 pub mod session;
 
