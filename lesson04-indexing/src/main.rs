@@ -7,9 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use lesson02_kv::repl;
+use lesson02_kv::repl::LineHandler;
 use lesson04_indexing::bitcask::{Bitcask, BitcaskOptions};
 use lesson04_indexing::btree::{self, BTree};
-use lesson04_indexing::{Engine, Result, Session};
+use lesson04_indexing::document::{DocSession, DocStore};
+use lesson04_indexing::{Result, Session};
 
 /// A key-value store whose data lives on disk, behind one of two indexes.
 /// The open report goes to standard error, so that in a pipe, standard
@@ -24,7 +26,7 @@ struct Args {
     /// Where the engine's files and its lock file live.
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
-    /// B+tree: bytes per page, a power of two from 64 to 32768 (a file
+    /// B+tree and documents: bytes per page, a power of two from 64 to 32768 (a file
     /// keeps the page size it was made with).
     #[arg(long, default_value_t = 4096)]
     page_size: usize,
@@ -40,6 +42,8 @@ enum EngineKind {
     Bitcask,
     /// A paged, copy-on-write B+tree.
     Btree,
+    /// Collections of JSON documents in a B+tree, queried MongoDB's way.
+    Documents,
 }
 
 fn main() -> ExitCode {
@@ -50,23 +54,35 @@ fn main() -> ExitCode {
                 max_segment_bytes: args.segment_bytes,
                 ..BitcaskOptions::default()
             };
-            run(Bitcask::open(&args.data_dir, options), "Bitcask", &args.data_dir)
+            run(Bitcask::open(&args.data_dir, options), Session::new, "Bitcask", &args.data_dir)
         }
-        EngineKind::Btree => {
+        EngineKind::Btree | EngineKind::Documents => {
             if !(64..=32768).contains(&args.page_size) || !args.page_size.is_power_of_two() {
                 eprintln!("{NAME}: --page-size must be a power of two from 64 to 32768");
                 return ExitCode::from(2);
             }
             let options = btree::Options { page_size: args.page_size, ..btree::Options::default() };
-            run(BTree::open(&args.data_dir, options), "a B+tree", &args.data_dir)
+            let opened = BTree::open(&args.data_dir, options);
+            if let EngineKind::Btree = args.engine {
+                run(opened, Session::new, "a B+tree", &args.data_dir)
+            } else {
+                let session = |tree| DocSession::new(DocStore::new(tree));
+                run(opened, session, "documents in a B+tree", &args.data_dir)
+            }
         }
     }
 }
 
 const NAME: &str = "lesson04-indexing";
 
-/// Prints the open report (or the error) to stderr, then runs the REPL.
-fn run<E: Engine>(opened: Result<(E, impl Display)>, what: &str, dir: &Path) -> ExitCode {
+/// Prints the open report (or the error) to stderr, then runs the REPL on
+/// the session `session` makes of the engine.
+fn run<E, S: LineHandler>(
+    opened: Result<(E, impl Display)>,
+    session: impl FnOnce(E) -> S,
+    what: &str,
+    dir: &Path,
+) -> ExitCode {
     let (engine, report) = match opened {
         Ok(opened) => opened,
         Err(e) => {
@@ -77,5 +93,5 @@ fn run<E: Engine>(opened: Result<(E, impl Display)>, what: &str, dir: &Path) -> 
     eprintln!("{report}");
     let banner =
         format!("{NAME}: {what} in {}. Type HELP for commands, QUIT to leave.", dir.display());
-    repl::run(&mut Session::new(engine), NAME, &banner)
+    repl::run(&mut session(engine), NAME, &banner)
 }

@@ -1,7 +1,8 @@
 //! Scripted sessions of the binary's line handler, snapshotted for the book.
 //!
 //! Script lines: a command (printed after `kv> `, then its reply);
-//! `# comment`; `@start btree PAGE_SIZE` or `@start bitcask SEGMENT_BYTES`
+//! `# comment`; `@start btree PAGE_SIZE`, `@start bitcask SEGMENT_BYTES` or
+//! `@start documents`
 //! (open the engine in the data directory and print the open report the
 //! binary prints); `@stop` (close it); `@ls` (list the data directory);
 //! `@cut` (start a new part: each part is a snapshot of its own, for the
@@ -13,10 +14,12 @@ use lesson02_kv::repl::transcript_line;
 use lesson04_indexing::Session;
 use lesson04_indexing::bitcask::{Bitcask, BitcaskOptions};
 use lesson04_indexing::btree::{self, BTree, FileStore};
+use lesson04_indexing::document::{DocSession, DocStore};
 
 enum Open {
     BTree(Box<Session<BTree<FileStore>>>),
     Bitcask(Box<Session<Bitcask>>),
+    Documents(Box<DocSession<FileStore>>),
 }
 
 fn transcript(dir: &Path, script: &str) -> String {
@@ -55,6 +58,13 @@ fn transcript_parts(dir: &Path, script: &str) -> Vec<String> {
                     ));
                     session = Some(Open::Bitcask(Box::new(Session::new(store))));
                 }
+                ["documents"] => {
+                    let (tree, report) = BTree::open(dir, btree::Options::default()).unwrap();
+                    out.push_str(&format!(
+                        "$ lesson04-indexing --engine documents --data-dir data\n{report}"
+                    ));
+                    session = Some(Open::Documents(Box::new(DocSession::new(DocStore::new(tree)))));
+                }
                 _ => panic!("unknown @start {how}"),
             }
         } else if line == "@ls" {
@@ -72,6 +82,7 @@ fn transcript_parts(dir: &Path, script: &str) -> Vec<String> {
             match session.as_mut().expect("@start first") {
                 Open::BTree(s) => out.push_str(&transcript_line(s.as_mut(), line)),
                 Open::Bitcask(s) => out.push_str(&transcript_line(s.as_mut(), line)),
+                Open::Documents(s) => out.push_str(&transcript_line(s.as_mut(), line)),
             }
         }
         out.push('\n');
@@ -209,3 +220,36 @@ fn bitcask_segments_merge_and_hints() {
     insta::assert_snapshot!("bitcask_segments_merge_and_hints", transcript(tmp.path(), script));
 }
 // ANCHOR_END: bitcask
+
+// ANCHOR: documents
+#[test]
+fn documents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+        @start documents
+        INSERT users {"name": "ada", "age": 36, "address": {"city": "London"}}
+        INSERT users {"name": "grace", "age": 45, "tags": ["navy", "cobol"]}
+        INSERT users {"_id": "edsger", "name": "edsger", "age": 72}
+        INSERT users {"name": "barbara", "age": 45}
+        INSERT users {"_id": 1, "name": "impostor"}
+        FIND users {"age": 45}
+        FIND users {"age": {"$gte": 40, "$lt": 70}} SORT name
+        FIND users {"address.city": "London"}
+        FIND users {"tags": "cobol"}
+        FIND users {} SORT age DESC LIMIT 2
+        COUNT users {"age": {"$in": [36, 72]}}
+        UPDATE users {"name": "ada"} {"$set": {"age": 37, "address.country": "UK"}}
+        DELETE users {"age": {"$gt": 70}}
+        # Bad input gets an error, and nothing is written.
+        FIND users {"age": {"$regex": "4.*"}}
+        UPDATE users {} {"age": 0}
+        INSERT users {"name": "eve"
+        COUNT users
+        @stop
+        # A new process: the documents are entries of the B+tree's file.
+        @start documents
+        FIND users
+    "#;
+    insta::assert_snapshot!("documents", transcript(tmp.path(), script));
+}
+// ANCHOR_END: documents

@@ -239,6 +239,11 @@ impl<S: PageStore> BTree<S> {
         check::dump(&mut self.tree)
     }
 
+    /// Where the pages live: the file, or `(memory)`.
+    pub fn store_path(&self) -> &Path {
+        self.tree.pager.store().path()
+    }
+
     /// The last commit's meta page.
     pub fn meta(&self) -> Meta {
         self.tree.pager.committed()

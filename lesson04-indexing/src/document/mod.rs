@@ -1,9 +1,22 @@
 //! Documents, the MongoDB way: collections of JSON documents in the
 //! B+tree, and secondary indexes over their fields.
 //!
-//! Being built in slices (see the book's Lesson 4, second half). This slice
-//! is the foundation every index needs: [`keycode`], an encoding of JSON
-//! values whose byte order is their value order, so that the B+tree's
-//! ordered keys can be an index's ordered values.
+//! ```text
+//!   session    ─ INSERT, FIND, UPDATE, DELETE, COUNT: MongoDB's syntax in a REPL
+//!   collection ─ DocStore: documents as B+tree entries, one batch per command
+//!   filter     ─ {"age": {"$gte": 18}}: parse, and match a document
+//!   keycode    ─ JSON values as keys whose byte order is their value order
+//! ```
+//!
+//! Being built in slices (see the book's Lesson 4, second half): documents,
+//! filters and collection scans first; secondary indexes and full-text
+//! search next.
 
+pub mod collection;
+pub mod filter;
 pub mod keycode;
+pub mod session;
+
+pub use collection::{DocError, DocStore, Sort};
+pub use filter::Filter;
+pub use session::DocSession;
