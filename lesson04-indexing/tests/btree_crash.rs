@@ -281,3 +281,92 @@ fn a_file_opened_with_another_page_size_is_refused_and_left_alone() {
     let mut tree = BTree::open(&dir, small).unwrap().0;
     assert_eq!(tree.get(b"bee").unwrap(), Some(b"2".to_vec()));
 }
+
+// Found by a code review: crashes while the file is created, and pages
+// whose checksum is right but whose place in the tree is not.
+
+#[test]
+fn a_crash_while_the_file_is_created_leaves_a_file_that_opens() {
+    for crash_before in 0..8 {
+        for crash_after_bytes in [None, Some(PAGE as u64 + 10)] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("t");
+            let faults = Faults {
+                crash_before_op: Some(crash_before),
+                crash_after_bytes,
+                ..Faults::default()
+            };
+            let _ = open(FaultyFs::new(faults), &dir);
+            // No power cut: whatever was written reached the disk.
+            let mut tree = open(RealFs, &dir).unwrap_or_else(|e| {
+                panic!("crash before op {crash_before}, after {crash_after_bytes:?} bytes: {e}")
+            });
+            tree.check().unwrap();
+            assert_eq!(state(&mut tree).unwrap(), Vec::new());
+        }
+    }
+}
+
+#[test]
+fn a_damaged_page_size_in_the_older_meta_slot_is_harmless() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("t");
+    let mut tree = open(RealFs, &dir).unwrap();
+    tree.write(Batch::new().put("a", "1")).unwrap(); // commit 1, in slot 1
+    drop(tree);
+    let mut file = std::fs::read(dir.join(TREE_FILE)).unwrap();
+    file[8] ^= 0x01; // slot 0's page size field: slot 0 holds commit 0, the older
+    std::fs::write(dir.join(TREE_FILE), &file).unwrap();
+    let mut tree = open(RealFs, &dir).unwrap();
+    assert_eq!(tree.get(b"a").unwrap(), Some(b"1".to_vec()));
+}
+
+/// A tree of a few levels with an overflow chain, and its file and root.
+fn hostile_base(dir: &Path) -> (Vec<u8>, u32) {
+    let mut tree = open(RealFs, dir).unwrap();
+    let mut batch = Batch::new();
+    for i in 0..40u32 {
+        batch.put(format!("k{i:02}"), format!("v{i}"));
+    }
+    batch.put("big", vec![b'x'; 300]);
+    tree.write(&batch).unwrap();
+    tree.write(Batch::new().put("k05", "again")).unwrap();
+    let root = tree.meta().root.unwrap();
+    drop(tree);
+    (std::fs::read(dir.join(TREE_FILE)).unwrap(), root)
+}
+
+/// Points the root's first child at `target`, with a valid checksum.
+fn repoint(file: &mut [u8], root: u32, target: u32) {
+    let page = &mut file[root as usize * PAGE..(root as usize + 1) * PAGE];
+    assert_eq!(page[0], 2, "the root is an internal node");
+    let at = u16::from_le_bytes([page[8], page[9]]) as usize;
+    let klen = u16::from_le_bytes([page[at], page[at + 1]]) as usize;
+    page[at + 4 + klen..at + 8 + klen].copy_from_slice(&target.to_le_bytes());
+    lesson04_indexing::btree::store::seal(page);
+}
+
+#[test]
+fn a_child_pointer_to_a_page_that_is_no_node_is_reported_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, root) = hostile_base(&tmp.path().join("base"));
+    let first_of_kind =
+        |kind: u8| (2..file.len() / PAGE).find(|&i| file[i * PAGE] == kind).unwrap() as u32;
+    // An overflow page, a free-list page, a meta page, and the root itself.
+    for (what, target) in [
+        ("an overflow page", first_of_kind(4)),
+        ("a free-list page", first_of_kind(3)),
+        ("a meta page", 0),
+        ("its own parent", root),
+    ] {
+        let dir = tmp.path().join(what.replace(' ', "-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut damaged = file.clone();
+        repoint(&mut damaged, root, target);
+        std::fs::write(dir.join(TREE_FILE), &damaged).unwrap();
+        let mut tree = open(RealFs, &dir).unwrap();
+        assert!(matches!(tree.get(b"k00"), Err(Error::Corrupt { .. })), "get through {what}");
+        assert!(matches!(state(&mut tree), Err(Error::Corrupt { .. })), "scan through {what}");
+        assert!(tree.check().is_err(), "the checker misses {what}");
+    }
+}

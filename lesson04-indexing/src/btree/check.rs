@@ -127,6 +127,9 @@ fn check_node<S: PageStore>(
     }
     let page = tree.pager.read(id).map_err(|e| e.to_string())?;
     let kind = page::validate(&page).map_err(|why| format!("page {id}: {why}"))?;
+    if matches!(kind, Kind::FreeList | Kind::Overflow) {
+        return Err(format!("page {id}, a child in the tree, is not a node"));
+    }
     let node = Node::new(&page);
     let is_root = depth == 0;
     if !is_root && node.used() < tree.limits.min_fill {
@@ -186,9 +189,7 @@ fn check_node<S: PageStore>(
                 check_node(tree, node.child(i), child_low, child_high, depth + 1, walk)?;
             }
         }
-        Kind::FreeList | Kind::Overflow => {
-            return Err(format!("page {id}, a child in the tree, is not a node"));
-        }
+        Kind::FreeList | Kind::Overflow => unreachable!("refused above"),
     }
     Ok(())
 }
@@ -217,7 +218,7 @@ fn dump_node<S: PageStore>(
     depth: usize,
     out: &mut String,
 ) -> Result<()> {
-    let page = tree.pager.read(id)?;
+    let page = tree.pager.read_node(id, depth)?;
     let node = Node::new(&page);
     let fill = 100 * node.used() / tree.pager.page_size();
     let kind = match node.kind() {

@@ -71,7 +71,7 @@ impl<'a, S: PageStore> Cursor<'a, S> {
         self.path.clear();
         let Some(mut id) = self.pager.root() else { return Ok(()) };
         loop {
-            let page = self.pager.read(id)?;
+            let page = self.pager.read_node(id, self.path.len())?;
             let node = Node::new(&page);
             if node.kind() == Kind::Leaf {
                 let i = node.search(key).unwrap_or_else(|i| i);
@@ -167,7 +167,7 @@ impl<'a, S: PageStore> Cursor<'a, S> {
     /// Descends from `id` along the left or right edge to a leaf.
     fn descend(&mut self, mut id: u32, edge: Edge) -> Result<()> {
         loop {
-            let page = self.pager.read(id)?;
+            let page = self.pager.read_node(id, self.path.len())?;
             let node = Node::new(&page);
             let i = match edge {
                 Edge::Left => 0,

@@ -189,7 +189,9 @@ impl<'a> Node<'a> {
     pub fn child_index(&self, key: &[u8]) -> usize {
         match self.search(key) {
             Ok(i) => i,
-            Err(i) => i - 1,
+            // Only a node whose first key is not empty could give Err(0);
+            // `validate` refuses such a node.
+            Err(i) => i.saturating_sub(1),
         }
     }
     // ANCHOR_END: node
@@ -388,6 +390,9 @@ pub fn validate(page: &[u8]) -> Result<Kind, String> {
     }
     if kind == Kind::Internal && n == 0 {
         return Err("an internal node without children".into());
+    }
+    if kind == Kind::Internal && u16_at(page, u16_at(page, HEADER_LEN) as usize) != 0 {
+        return Err("an internal node whose first key is not empty".into());
     }
     Ok(kind)
 }

@@ -51,6 +51,11 @@ use crate::error::{Error, Result};
 /// The magic bytes that start a meta page.
 pub const MAGIC: &[u8; 8] = b"L4BTREE1";
 
+/// The deepest a tree may be. Nodes at least a quarter full hold billions of
+/// keys in a dozen levels, even in 64-byte pages: a descent past this has
+/// met a page that points back up.
+pub const MAX_DEPTH: usize = 64;
+
 /// Bytes of a meta page that hold data; the rest is zero.
 const META_LEN: usize = 44;
 
@@ -253,26 +258,21 @@ impl<S: PageStore> Pager<S> {
         );
         let pages = store.page_count()?;
         let first = store.read_meta(0)?;
-        // A meta page read at the wrong page size never passes its checksum,
-        // and a small file would look new: look at the recorded size first.
-        if let Some(page) = &first
-            && page.len() >= 12
-            && &page[..8] == MAGIC
-        {
-            let recorded = u32::from_le_bytes(page[8..12].try_into().expect("4 bytes"));
-            if recorded as usize != page_size {
-                return Err(Error::corrupt(
-                    store.path(),
-                    8,
-                    format!(
-                        "the file has {recorded}-byte pages, not {page_size}: open it with --page-size {recorded}"
-                    ),
-                ));
-            }
-        }
+        // What slot 0 says the page size is, even if it is not a valid meta
+        // page at this size: a meta page read at the wrong page size never
+        // passes its checksum, and a small file would look new.
+        let recorded = first
+            .as_ref()
+            .filter(|page| page.len() >= 12 && &page[..8] == MAGIC)
+            .map(|page| u32::from_le_bytes(page[8..12].try_into().expect("4 bytes")));
         let slots = choose_meta([first, store.read_meta(1)?]);
         let newest = slots.newest.map(|slot| (slot, slots.slots[slot].clone().expect("valid")));
         let (meta, other, created) = match newest {
+            // A commit 0 whose file is short: the creation did not finish
+            // (commit 0 holds nothing, so starting again loses nothing).
+            Some((_, meta)) if meta.seq == 0 && meta.page_count > pages => {
+                Self::create(&mut store, page_size)?
+            }
             Some((slot, meta)) => {
                 if meta.page_size as usize != page_size {
                     let why = format!(
@@ -293,22 +293,28 @@ impl<S: PageStore> Pager<S> {
                 }
                 (meta, slots.slots[1 - slot].clone().map(|m| m.seq), false)
             }
-            None if pages >= 2 => {
-                let why = slots.slots[0].clone().unwrap_err();
-                return Err(Error::corrupt(
-                    store.path(),
-                    0,
-                    format!("neither meta page is valid: {why}"),
-                ));
-            }
-            None => {
-                // A new file, or one whose creation did not finish.
-                let meta = Meta { page_size: page_size as u32, page_count: 2, ..Meta::default() };
-                store.write(0, meta.encode(page_size).into())?;
-                store.write(1, vec![0; page_size].into())?;
-                store.sync()?;
-                (meta, Err("never written".to_string()), true)
-            }
+            None => match recorded {
+                Some(recorded) if recorded as usize != page_size => {
+                    return Err(Error::corrupt(
+                        store.path(),
+                        8,
+                        format!(
+                            "the file has {recorded}-byte pages, not {page_size}: open it with --page-size {recorded}"
+                        ),
+                    ));
+                }
+                // Every commit after the first grows the file past two
+                // pages: a file of two pages or less held nothing yet.
+                _ if pages <= 2 => Self::create(&mut store, page_size)?,
+                _ => {
+                    let why = slots.slots[0].clone().unwrap_err();
+                    return Err(Error::corrupt(
+                        store.path(),
+                        0,
+                        format!("neither meta page is valid: {why}"),
+                    ));
+                }
+            },
         };
         let truncated_pages = pages.saturating_sub(meta.page_count);
         if truncated_pages > 0 {
@@ -334,6 +340,18 @@ impl<S: PageStore> Pager<S> {
         pager.load_free_list()?;
         pager.rollback();
         Ok((pager, OpenReport { meta, other, created, truncated_pages }))
+    }
+
+    /// Writes an empty tree's commit 0 into a new (or unfinished) file.
+    fn create(
+        store: &mut S,
+        page_size: usize,
+    ) -> Result<(Meta, std::result::Result<u64, String>, bool)> {
+        let meta = Meta { page_size: page_size as u32, page_count: 2, ..Meta::default() };
+        store.write(1, vec![0; page_size].into())?;
+        store.write(0, meta.encode(page_size).into())?;
+        store.sync()?;
+        Ok((meta, Err("never written".to_string()), true))
     }
 
     /// Reads the free-list chain of the last commit.
@@ -419,6 +437,29 @@ impl<S: PageStore> Pager<S> {
     /// The store, for its path and for tests.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Reads a page that the tree reached as its root or as a child: it must
+    /// be a leaf or an internal node, and at most [`MAX_DEPTH`] levels down.
+    /// (A checksum proves a page is what was written, not that a pointer to
+    /// it is right; this is what keeps a damaged pointer from being followed
+    /// into an overflow page, or round in a circle.)
+    pub fn read_node(&mut self, id: PageId, depth: usize) -> Result<PageBuf> {
+        let offset = u64::from(id) * self.page_size as u64;
+        if depth > MAX_DEPTH {
+            let why =
+                format!("page {id} is more than {MAX_DEPTH} levels down: the tree has a cycle");
+            return Err(Error::corrupt(self.store.path(), offset, why));
+        }
+        let page = self.read(id)?;
+        match Kind::from_byte(page[0]) {
+            Some(Kind::Leaf | Kind::Internal) => Ok(page),
+            _ => Err(Error::corrupt(
+                self.store.path(),
+                offset,
+                format!("page {id} is in the tree but is not a node"),
+            )),
+        }
     }
 
     /// Reads a page: this batch's version if it wrote one, else the store's.

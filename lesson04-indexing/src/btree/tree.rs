@@ -136,8 +136,9 @@ impl<S: PageStore> Tree<S> {
     /// the key, down to a leaf; search the leaf.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let Some(mut id) = self.pager.root() else { return Ok(None) };
-        loop {
-            let page = self.pager.read(id)?;
+        for depth in 0.. {
+            // (`read_node` refuses a page that is not a node, or too deep.)
+            let page = self.pager.read_node(id, depth)?;
             let node = Node::new(&page);
             match node.kind() {
                 Kind::Leaf => match node.search(key) {
@@ -147,6 +148,7 @@ impl<S: PageStore> Tree<S> {
                 _ => id = node.child(node.child_index(key)),
             }
         }
+        unreachable!("read_node stops a descent at MAX_DEPTH")
     }
     // ANCHOR_END: get
 
@@ -158,7 +160,7 @@ impl<S: PageStore> Tree<S> {
                 let entries = vec![self.leaf_entry(key, value)];
                 (self.write_node(None, Kind::Leaf, entries), true)
             }
-            Some(root) => self.insert_into(root, key, value)?,
+            Some(root) => self.insert_into(root, key, value, 0)?,
         };
         self.set_root_from(nodes);
         self.shrink_root()?;
@@ -171,7 +173,7 @@ impl<S: PageStore> Tree<S> {
     /// Deletes `key`; returns whether it was there.
     pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
         let Some(root) = self.pager.root() else { return Ok(false) };
-        let Some(nodes) = self.delete_from(root, key)? else { return Ok(false) };
+        let Some(nodes) = self.delete_from(root, key, 0)? else { return Ok(false) };
         self.set_root_from(nodes);
         self.shrink_root()?;
         self.pager.set_len(self.pager.len() - 1);
@@ -183,7 +185,7 @@ impl<S: PageStore> Tree<S> {
     /// and an empty root leaf by nothing: the tree shrinks at the top.
     fn shrink_root(&mut self) -> Result<()> {
         while let Some(root) = self.pager.root() {
-            let page = self.pager.read(root)?;
+            let page = self.pager.read_node(root, 0)?;
             let node = Node::new(&page);
             match node.kind() {
                 Kind::Internal if node.len() == 1 => {
@@ -232,8 +234,9 @@ impl<S: PageStore> Tree<S> {
         id: PageId,
         key: &[u8],
         value: &[u8],
+        depth: usize,
     ) -> Result<(Vec<NewNode>, bool)> {
-        let page = self.pager.read(id)?;
+        let page = self.pager.read_node(id, depth)?;
         let node = Node::new(&page);
         if node.kind() == Kind::Leaf {
             return Ok(match node.search(key) {
@@ -251,7 +254,7 @@ impl<S: PageStore> Tree<S> {
             });
         }
         let i = node.child_index(key);
-        let (children, added) = self.insert_into(node.child(i), key, value)?;
+        let (children, added) = self.insert_into(node.child(i), key, value, depth + 1)?;
         Ok((self.update_child(id, &node, i, children)?, added))
     }
     // ANCHOR_END: insert
@@ -331,8 +334,13 @@ impl<S: PageStore> Tree<S> {
     // ANCHOR: delete
     /// Deletes from the subtree at `id`; returns the nodes that replace it,
     /// or `None` if the key is not there (and nothing changed).
-    fn delete_from(&mut self, id: PageId, key: &[u8]) -> Result<Option<Vec<NewNode>>> {
-        let page = self.pager.read(id)?;
+    fn delete_from(
+        &mut self,
+        id: PageId,
+        key: &[u8],
+        depth: usize,
+    ) -> Result<Option<Vec<NewNode>>> {
+        let page = self.pager.read_node(id, depth)?;
         let node = Node::new(&page);
         if node.kind() == Kind::Leaf {
             let Ok(i) = node.search(key) else { return Ok(None) };
@@ -342,7 +350,9 @@ impl<S: PageStore> Tree<S> {
             return Ok(Some(self.rewrite(id, &node, i, 1, Vec::new())));
         }
         let i = node.child_index(key);
-        let Some(children) = self.delete_from(node.child(i), key)? else { return Ok(None) };
+        let Some(children) = self.delete_from(node.child(i), key, depth + 1)? else {
+            return Ok(None);
+        };
         Ok(Some(self.update_child(id, &node, i, children)?))
     }
     // ANCHOR_END: delete
@@ -402,10 +412,14 @@ impl<S: PageStore> Tree<S> {
         let child =
             |entry: &Entry<'_>| PageId::from_le_bytes(entry.value[..4].try_into().expect("4"));
         let (left_id, right_id) = (child(left), child(right));
-        let left_page = self.pager.read(left_id)?;
-        let right_page = self.pager.read(right_id)?;
+        let left_page = self.pager.read_node(left_id, 0)?;
+        let right_page = self.pager.read_node(right_id, 0)?;
         let (left_node, right_node) = (Node::new(&left_page), Node::new(&right_page));
         let kind = left_node.kind();
+        if right_node.kind() != kind {
+            let why = format!("siblings {left_id} and {right_id} are a leaf and an internal node");
+            return Err(Error::corrupt(self.pager.store().path(), 0, why));
+        }
         let mut entries = left_node.entries();
         let mut right_entries = right_node.entries();
         if kind == Kind::Internal {
