@@ -66,7 +66,7 @@ fn main() -> ExitCode {
             if let EngineKind::Btree = args.engine {
                 run(opened, Session::new, "a B+tree", &args.data_dir)
             } else {
-                let session = |tree| DocSession::new(DocStore::new(tree));
+                let session = |tree| DocSession::new(DocStore::open(tree).unwrap());
                 run(opened, session, "documents in a B+tree", &args.data_dir)
             }
         }

@@ -63,7 +63,9 @@ fn transcript_parts(dir: &Path, script: &str) -> Vec<String> {
                     out.push_str(&format!(
                         "$ lesson04-indexing --engine documents --data-dir data\n{report}"
                     ));
-                    session = Some(Open::Documents(Box::new(DocSession::new(DocStore::new(tree)))));
+                    session = Some(Open::Documents(Box::new(DocSession::new(
+                        DocStore::open(tree).unwrap(),
+                    ))));
                 }
                 _ => panic!("unknown @start {how}"),
             }
@@ -253,3 +255,45 @@ fn documents() {
     insta::assert_snapshot!("documents", transcript(tmp.path(), script));
 }
 // ANCHOR_END: documents
+
+// ANCHOR: indexes
+#[test]
+fn indexes_and_explain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+        @start documents
+        INSERT users {"name": "ada", "age": 36, "tags": ["math", "engines"]}
+        INSERT users {"name": "grace", "age": 45, "tags": ["navy", "cobol"]}
+        INSERT users {"name": "edsger", "age": 72}
+        INSERT users {"name": "barbara", "age": 45, "tags": ["clu"]}
+        INSERT users {"name": "ken", "age": 81, "tags": ["unix", "go"]}
+        INSERT users {"name": "frances", "age": 89}
+        # Without an index, every query reads every document.
+        EXPLAIN FIND users {"age": 45}
+        CREATE INDEX users age
+        EXPLAIN FIND users {"age": 45}
+        EXPLAIN FIND users {"age": {"$gte": 40, "$lt": 80}}
+        FIND users {"age": {"$gte": 40, "$lt": 80}}
+        # A sort on an indexed field walks the index: no sort step, and the
+        # limit stops the walk early.
+        EXPLAIN FIND users {} SORT age DESC LIMIT 2
+        FIND users {} SORT age DESC LIMIT 2
+        # The index narrows the documents; the filter still decides.
+        EXPLAIN FIND users {"age": 45, "name": "barbara"}
+        CREATE INDEX users tags hash
+        EXPLAIN FIND users {"tags": "cobol"}
+        FIND users {"tags": "cobol"}
+        # A hash index has no order: a range on it reads everything.
+        EXPLAIN FIND users {"tags": {"$gt": "c"}}
+        INDEXES users
+        @stop
+        # A new process: the btree index is in the file; the hash index is
+        # rebuilt from the documents as the store opens.
+        @start documents
+        EXPLAIN FIND users {"tags": "unix"}
+        DROP INDEX users age
+        EXPLAIN FIND users {"age": 45}
+    "#;
+    insta::assert_snapshot!("indexes", transcript(tmp.path(), script));
+}
+// ANCHOR_END: indexes

@@ -13,15 +13,20 @@
 //! ```
 //!
 //! Every command is one [`Batch`]: a document and everything that changes
-//! with it commit together, or not at all. A query with no index (this
-//! chapter has none yet) reads the collection's whole range: a *collection
-//! scan*, which is what the next chapter's indexes avoid.
+//! with it (its [`index`](super::index) entries, the `_id` sequence) commit
+//! together, or not at all. A query reads what [`plan::choose`] picks: an
+//! index, or the collection's whole range (a *collection scan*).
 
-use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+
+use serde_json::{Map, Value, json};
 
 use crate::btree::{BTree, Batch, PageStore};
 use crate::document::filter::{Filter, lookup};
+use crate::document::index::{self, ELEMENT, Index, IndexKind, WHOLE, index_values};
 use crate::document::keycode::{self, compare, encode_string};
+use crate::document::plan::{self, Access};
 use crate::error::{Error, Result};
 use lesson01_intro::KeyRange;
 
@@ -43,6 +48,9 @@ fn invalid<T>(why: impl Into<String>) -> DocResult<T> {
     Err(DocError::Invalid(why.into()))
 }
 
+/// A document with its key in the tree.
+type Keyed = (Vec<u8>, Value);
+
 /// Sorting of a query's results.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sort {
@@ -52,9 +60,26 @@ pub struct Sort {
     pub descending: bool,
 }
 
-/// The documents of every collection, in one B+tree.
+/// What a query did, as MongoDB's `explain("executionStats")` counts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Explain {
+    /// The access path.
+    pub plan: String,
+    /// Index entries read.
+    pub keys_examined: usize,
+    /// Documents read and tested against the filter.
+    pub documents_examined: usize,
+    /// Documents returned.
+    pub returned: usize,
+    /// How the results were ordered.
+    pub sort: &'static str,
+}
+
+/// The documents of every collection, and their indexes, in one B+tree.
 pub struct DocStore<S: PageStore> {
     tree: BTree<S>,
+    /// Each collection's indexes (hash indexes with their maps).
+    indexes: HashMap<String, Vec<Index>>,
 }
 
 /// The key prefix of a collection's documents.
@@ -79,10 +104,34 @@ fn sequence_key(collection: &str) -> Vec<u8> {
 }
 
 impl<S: PageStore> DocStore<S> {
-    /// Documents in `tree`.
-    pub fn new(tree: BTree<S>) -> Self {
-        Self { tree }
+    // ANCHOR: open
+    /// The documents in `tree`: reads the catalog of indexes, and rebuilds
+    /// every hash index from its collection's documents.
+    pub fn open(tree: BTree<S>) -> Result<Self> {
+        let mut store = Self { tree, indexes: HashMap::new() };
+        for (_, entry) in store.tree.scan(&KeyRange::prefix(b"x"))? {
+            let corrupt =
+                || Error::corrupt(store.tree.store_path(), 0, "a bad index catalog entry");
+            let entry: Value = serde_json::from_slice(&entry).map_err(|_| corrupt())?;
+            let (Some(collection), Some(field), Some(kind)) = (
+                entry["collection"].as_str(),
+                entry["field"].as_str(),
+                entry["kind"].as_str().and_then(IndexKind::from_name),
+            ) else {
+                return Err(corrupt());
+            };
+            let mut index = new_index(field, kind);
+            if kind == IndexKind::Hash {
+                for (key, document) in store.documents(collection)? {
+                    let id = key[documents_prefix(collection).len()..].to_vec();
+                    add_to_hash(&mut index, &document, &id);
+                }
+            }
+            store.indexes.entry(collection.to_string()).or_default().push(index);
+        }
+        Ok(store)
     }
+    // ANCHOR_END: open
 
     /// The tree, for its statistics and checks.
     pub fn tree(&mut self) -> &mut BTree<S> {
@@ -116,8 +165,16 @@ impl<S: PageStore> DocStore<S> {
             return invalid(format!("duplicate key: {collection} already has _id {id}"));
         }
         fields.insert("_id".into(), id.clone());
-        batch.put(key, serde_json::to_vec(&Value::Object(fields)).expect("JSON values serialize"));
+        let document = Value::Object(fields);
+        let id_key = keycode::encoded(&id);
+        self.index_entries(collection, &document, &id_key, |k, v| {
+            batch.put(k, v);
+        });
+        batch.put(key, serde_json::to_vec(&document).expect("JSON values serialize"));
         self.tree.write(&batch)?;
+        for index in self.indexes.get_mut(collection).into_iter().flatten() {
+            add_to_hash(index, &document, &id_key);
+        }
         Ok(id)
     }
     // ANCHOR_END: insert
@@ -128,18 +185,16 @@ impl<S: PageStore> DocStore<S> {
     }
 
     // ANCHOR: scan
-    /// Every document of `collection` that matches `filter`, in `_id`
-    /// order, with its key: a collection scan.
-    fn matching(&mut self, collection: &str, filter: &Filter) -> Result<Vec<(Vec<u8>, Value)>> {
+    /// Every document of `collection`, in `_id` order, with its key: a
+    /// collection scan.
+    fn documents(&mut self, collection: &str) -> Result<Vec<Keyed>> {
         let mut out = Vec::new();
         for (key, bytes) in self.tree.scan(&KeyRange::prefix(&documents_prefix(collection)))? {
             let document: Value = serde_json::from_slice(&bytes).map_err(|e| {
                 let why = format!("a stored document is not JSON: {e}");
                 Error::corrupt(self.tree.store_path(), 0, why)
             })?;
-            if filter.matches(&document) {
-                out.push((key, document));
-            }
+            out.push((key, document));
         }
         Ok(out)
     }
@@ -155,26 +210,191 @@ impl<S: PageStore> DocStore<S> {
         limit: Option<usize>,
     ) -> DocResult<Vec<Value>> {
         let filter = Filter::parse(filter).map_err(DocError::Invalid)?;
-        let mut documents: Vec<Value> =
-            self.matching(collection, &filter)?.into_iter().map(|(_, d)| d).collect();
-        if let Some(sort) = sort {
-            let path: Vec<String> = sort.field.split('.').map(str::to_string).collect();
-            let null = Value::Null;
-            // A stable sort: equal values stay in _id order.
-            documents.sort_by(|a, b| {
-                let order =
-                    compare(lookup(a, &path).unwrap_or(&null), lookup(b, &path).unwrap_or(&null));
-                if sort.descending { order.reverse() } else { order }
-            });
-        }
-        documents.truncate(limit.unwrap_or(usize::MAX));
-        Ok(documents)
+        let (documents, _) = self.select(collection, &filter, sort, limit)?;
+        Ok(documents.into_iter().map(|(_, d)| d).collect())
+    }
+
+    /// What [`DocStore::find`] would do: the access path and the counts.
+    pub fn explain(
+        &mut self,
+        collection: &str,
+        filter: &Value,
+        sort: Option<&Sort>,
+        limit: Option<usize>,
+    ) -> DocResult<Explain> {
+        let filter = Filter::parse(filter).map_err(DocError::Invalid)?;
+        Ok(self.select(collection, &filter, sort, limit)?.1)
     }
 
     /// How many documents of `collection` match `filter`.
     pub fn count(&mut self, collection: &str, filter: &Value) -> DocResult<usize> {
         let filter = Filter::parse(filter).map_err(DocError::Invalid)?;
-        Ok(self.matching(collection, &filter)?.len())
+        Ok(self.select(collection, &filter, None, None)?.0.len())
+    }
+
+    // ANCHOR: select
+    /// The documents (with their keys) that match, through the access path
+    /// the planner picks, and what it cost.
+    fn select(
+        &mut self,
+        collection: &str,
+        filter: &Filter,
+        sort: Option<&Sort>,
+        limit: Option<usize>,
+    ) -> Result<(Vec<Keyed>, Explain)> {
+        let indexes = self.indexes.get(collection).map_or(&[][..], Vec::as_slice);
+        let access = plan::choose(filter, sort, indexes);
+        let mut stats = Explain { plan: access.to_string(), ..Explain::default() };
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut found = match &access {
+            Access::CollectionScan => {
+                let all = self.documents(collection)?;
+                stats.documents_examined = all.len();
+                all.into_iter().filter(|(_, d)| filter.matches(d)).collect()
+            }
+            Access::Lookup { field, kind: IndexKind::Hash, values } => {
+                let index = self.index(collection, field);
+                let ids: Vec<Vec<u8>> = values
+                    .iter()
+                    .flat_map(|v| index.map.get(&keycode::encoded(v)).cloned().unwrap_or_default())
+                    .collect();
+                stats.keys_examined = ids.len();
+                self.fetch(collection, ids, filter, &mut stats)?
+            }
+            Access::Lookup { field, values, .. } => {
+                let mut ids = Vec::new();
+                for value in values {
+                    for flag in [WHOLE, ELEMENT] {
+                        let mut prefix = index::flag_prefix(collection, field, flag);
+                        keycode::encode(value, &mut prefix);
+                        ids.extend(
+                            self.tree
+                                .scan(&KeyRange::prefix(&prefix))?
+                                .into_iter()
+                                .map(|(_, id)| id),
+                        );
+                    }
+                }
+                stats.keys_examined = ids.len();
+                self.fetch(collection, ids, filter, &mut stats)?
+            }
+            Access::Range { field, low, high } => {
+                let mut ids = Vec::new();
+                for flag in [WHOLE, ELEMENT] {
+                    let range = key_range(&index::flag_prefix(collection, field, flag), low, high);
+                    ids.extend(self.tree.scan(&range)?.into_iter().map(|(_, id)| id));
+                }
+                stats.keys_examined = ids.len();
+                self.fetch(collection, ids, filter, &mut stats)?
+            }
+            Access::IndexOrder { field, descending } => {
+                // Every document has exactly one whole entry: walk them in
+                // order, and stop at the limit. No sort step.
+                let range = KeyRange::prefix(&index::flag_prefix(collection, field, WHOLE));
+                let entries = if *descending {
+                    self.tree.scan_rev(&range)?
+                } else {
+                    self.tree.scan(&range)?
+                };
+                let mut out = Vec::new();
+                for (_, id) in entries {
+                    if out.len() == limit {
+                        break;
+                    }
+                    stats.keys_examined += 1;
+                    if let Some(found) = self.fetch_one(collection, &id, filter, &mut stats)? {
+                        out.push(found);
+                    }
+                }
+                out
+            }
+        };
+        stats.sort = match (sort, &access) {
+            (None, _) => "none (_id order)",
+            (Some(_), Access::IndexOrder { .. }) => "by the index (no sort step)",
+            (Some(sort), _) => {
+                let path: Vec<String> = sort.field.split('.').map(str::to_string).collect();
+                let null = Value::Null;
+                // Stable: equal values stay in _id order (descending: the reverse).
+                found.sort_by(|(_, a), (_, b)| {
+                    compare(lookup(a, &path).unwrap_or(&null), lookup(b, &path).unwrap_or(&null))
+                });
+                if sort.descending {
+                    found.reverse();
+                }
+                "in memory"
+            }
+        };
+        found.truncate(limit);
+        stats.returned = found.len();
+        Ok((found, stats))
+    }
+    // ANCHOR_END: select
+
+    /// The documents whose `_id` encodings are `ids` (repeats removed), in
+    /// `_id` order, that match `filter`.
+    fn fetch(
+        &mut self,
+        collection: &str,
+        mut ids: Vec<Vec<u8>>,
+        filter: &Filter,
+        stats: &mut Explain,
+    ) -> Result<Vec<Keyed>> {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(found) = self.fetch_one(collection, &id, filter, stats)? {
+                out.push(found);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One document by its `_id` encoding, if it matches `filter`.
+    fn fetch_one(
+        &mut self,
+        collection: &str,
+        id: &[u8],
+        filter: &Filter,
+        stats: &mut Explain,
+    ) -> Result<Option<Keyed>> {
+        let mut key = documents_prefix(collection);
+        key.extend_from_slice(id);
+        let Some(bytes) = self.tree.get(&key)? else {
+            let why = "an index entry points at a document that is not there";
+            return Err(Error::corrupt(self.tree.store_path(), 0, why));
+        };
+        stats.documents_examined += 1;
+        let document: Value = serde_json::from_slice(&bytes).map_err(|_| {
+            Error::corrupt(self.tree.store_path(), 0, "a stored document is not JSON")
+        })?;
+        Ok(filter.matches(&document).then_some((key, document)))
+    }
+
+    fn index(&self, collection: &str, field: &str) -> &Index {
+        self.indexes[collection].iter().find(|i| i.field == field).expect("the planner chose it")
+    }
+
+    /// Calls `write` with every btree index entry of `document` (key and
+    /// value), for the batch to put or delete.
+    fn index_entries(
+        &self,
+        collection: &str,
+        document: &Value,
+        id: &[u8],
+        mut write: impl FnMut(Vec<u8>, Vec<u8>),
+    ) {
+        for index in self.indexes.get(collection).into_iter().flatten() {
+            if index.kind == IndexKind::BTree {
+                for (value, flag) in index_values(document, &index.path) {
+                    write(
+                        index::entry_key(collection, &index.field, &value, flag, id),
+                        id.to_vec(),
+                    );
+                }
+            }
+        }
     }
 
     // ANCHOR: update
@@ -185,19 +405,32 @@ impl<S: PageStore> DocStore<S> {
         let filter = Filter::parse(filter).map_err(DocError::Invalid)?;
         let sets = parse_update(update)?;
         let mut batch = Batch::new();
-        let mut changed = 0;
-        for (key, mut document) in self.matching(collection, &filter)? {
+        let mut changes = Vec::new();
+        for (key, mut document) in self.select(collection, &filter, None, None)?.0 {
             let before = document.clone();
             for (path, value) in &sets {
                 set_path(&mut document, path, value.clone())?;
             }
             if document != before {
+                let id = key[documents_prefix(collection).len()..].to_vec();
+                self.index_entries(collection, &before, &id, |k, _| {
+                    batch.delete(k);
+                });
+                self.index_entries(collection, &document, &id, |k, v| {
+                    batch.put(k, v);
+                });
                 batch.put(key, serde_json::to_vec(&document).expect("JSON values serialize"));
-                changed += 1;
+                changes.push((id, before, document));
             }
         }
         self.tree.write(&batch)?;
-        Ok(changed)
+        for index in self.indexes.get_mut(collection).into_iter().flatten() {
+            for (id, before, after) in &changes {
+                remove_from_hash(index, before, id);
+                add_to_hash(index, after, id);
+            }
+        }
+        Ok(changes.len())
     }
     // ANCHOR_END: update
 
@@ -206,13 +439,196 @@ impl<S: PageStore> DocStore<S> {
     pub fn delete(&mut self, collection: &str, filter: &Value) -> DocResult<usize> {
         let filter = Filter::parse(filter).map_err(DocError::Invalid)?;
         let mut batch = Batch::new();
-        let matching = self.matching(collection, &filter)?;
-        for (key, _) in &matching {
+        let matching = self.select(collection, &filter, None, None)?.0;
+        let mut ids = Vec::new();
+        for (key, document) in &matching {
+            let id = key[documents_prefix(collection).len()..].to_vec();
+            self.index_entries(collection, document, &id, |k, _| {
+                batch.delete(k);
+            });
             batch.delete(key.clone());
+            ids.push(id);
         }
         self.tree.write(&batch)?;
+        for index in self.indexes.get_mut(collection).into_iter().flatten() {
+            for ((_, document), id) in matching.iter().zip(&ids) {
+                remove_from_hash(index, document, id);
+            }
+        }
         Ok(matching.len())
     }
+
+    // ANCHOR: create_index
+    /// Creates an index on `field` of `collection`, built from the documents
+    /// already there; a btree index's entries commit with its catalog entry.
+    /// Returns how many documents it covers.
+    pub fn create_index(
+        &mut self,
+        collection: &str,
+        field: &str,
+        kind: IndexKind,
+    ) -> DocResult<usize> {
+        if field.split('.').any(str::is_empty) {
+            return invalid(format!("bad field path {field:?}"));
+        }
+        if self.indexes.get(collection).is_some_and(|ixs| ixs.iter().any(|i| i.field == field)) {
+            return invalid(format!("{collection} already has an index on {field}"));
+        }
+        let mut index = new_index(field, kind);
+        let documents = self.documents(collection)?;
+        let mut batch = Batch::new();
+        let catalog = json!({"collection": collection, "field": field, "kind": kind.name()});
+        batch.put(index::catalog_key(collection, field), catalog.to_string());
+        for (key, document) in &documents {
+            let id = &key[documents_prefix(collection).len()..];
+            match kind {
+                IndexKind::BTree => {
+                    for (value, flag) in index_values(document, &index.path) {
+                        batch.put(
+                            index::entry_key(collection, field, &value, flag, id),
+                            id.to_vec(),
+                        );
+                    }
+                }
+                IndexKind::Hash => add_to_hash(&mut index, document, id),
+            }
+        }
+        self.tree.write(&batch)?;
+        self.indexes.entry(collection.to_string()).or_default().push(index);
+        Ok(documents.len())
+    }
+    // ANCHOR_END: create_index
+
+    /// Drops the index on `field` of `collection`, and its entries.
+    pub fn drop_index(&mut self, collection: &str, field: &str) -> DocResult<()> {
+        let Some(at) =
+            self.indexes.get(collection).and_then(|ixs| ixs.iter().position(|i| i.field == field))
+        else {
+            return invalid(format!("{collection} has no index on {field}"));
+        };
+        let mut batch = Batch::new();
+        batch.delete(index::catalog_key(collection, field));
+        for (key, _) in
+            self.tree.scan(&KeyRange::prefix(&index::entries_prefix(collection, field)))?
+        {
+            batch.delete(key);
+        }
+        self.tree.write(&batch)?;
+        self.indexes.get_mut(collection).expect("found above").remove(at);
+        Ok(())
+    }
+
+    /// Checks that every index holds exactly the entries its collection's
+    /// documents give it: nothing missing, nothing left over.
+    pub fn verify_indexes(&mut self) -> std::result::Result<(), String> {
+        let collections: Vec<String> = self.indexes.keys().cloned().collect();
+        for collection in collections {
+            let documents = self.documents(&collection).map_err(|e| e.to_string())?;
+            let prefix_len = documents_prefix(&collection).len();
+            for index in &self.indexes[&collection] {
+                let mut want: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+                for (key, document) in &documents {
+                    let id = &key[prefix_len..];
+                    for (value, flag) in index_values(document, &index.path) {
+                        match index.kind {
+                            IndexKind::BTree => want.push((
+                                index::entry_key(&collection, &index.field, &value, flag, id),
+                                id.to_vec(),
+                            )),
+                            IndexKind::Hash => want.push((keycode::encoded(&value), id.to_vec())),
+                        }
+                    }
+                }
+                want.sort();
+                want.dedup();
+                let mut have: Vec<(Vec<u8>, Vec<u8>)> = match index.kind {
+                    IndexKind::BTree => self
+                        .tree
+                        .scan(&KeyRange::prefix(&index::entries_prefix(&collection, &index.field)))
+                        .map_err(|e| e.to_string())?,
+                    IndexKind::Hash => index
+                        .map
+                        .iter()
+                        .flat_map(|(value, ids)| ids.iter().map(|id| (value.clone(), id.clone())))
+                        .collect(),
+                };
+                have.sort();
+                if have != want {
+                    return Err(format!(
+                        "the {} index on {collection}.{} holds {} entries, its documents give {}",
+                        index.kind.name(),
+                        index.field,
+                        have.len(),
+                        want.len()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The indexes of `collection`: field and kind.
+    pub fn indexes(&self, collection: &str) -> Vec<(String, IndexKind)> {
+        let indexes = self.indexes.get(collection).map_or(&[][..], Vec::as_slice);
+        indexes.iter().map(|i| (i.field.clone(), i.kind)).collect()
+    }
+}
+
+fn new_index(field: &str, kind: IndexKind) -> Index {
+    let path = field.split('.').map(str::to_string).collect();
+    Index { field: field.to_string(), path, kind, map: HashMap::new() }
+}
+
+fn add_to_hash(index: &mut Index, document: &Value, id: &[u8]) {
+    if index.kind == IndexKind::Hash {
+        let values: HashSet<Vec<u8>> =
+            index_values(document, &index.path).iter().map(|(v, _)| keycode::encoded(v)).collect();
+        for value in values {
+            index.map.entry(value).or_default().push(id.to_vec());
+        }
+    }
+}
+
+fn remove_from_hash(index: &mut Index, document: &Value, id: &[u8]) {
+    if index.kind == IndexKind::Hash {
+        for (value, _) in index_values(document, &index.path) {
+            if let Some(ids) = index.map.get_mut(&keycode::encoded(&value)) {
+                ids.retain(|i| i != id);
+            }
+        }
+    }
+}
+
+/// The keys under `prefix` whose value lies between `low` and `high`,
+/// within the type of the bounds' values (keycode starts with the type).
+fn key_range(prefix: &[u8], low: &Bound<Value>, high: &Bound<Value>) -> KeyRange {
+    let with = |value: &Value, after: bool| {
+        let mut key = prefix.to_vec();
+        keycode::encode(value, &mut key);
+        if after {
+            // Past every entry with exactly this value: the _id that
+            // follows starts with a tag, always below 0xff.
+            key.push(0xff);
+        }
+        key
+    };
+    let typed = match (low, high) {
+        (Bound::Included(v) | Bound::Excluded(v), _)
+        | (_, Bound::Included(v) | Bound::Excluded(v)) => v,
+        (Bound::Unbounded, Bound::Unbounded) => return KeyRange::prefix(prefix),
+    };
+    let tag = keycode::encoded(typed)[0];
+    let start = match low {
+        Bound::Included(v) => with(v, false),
+        Bound::Excluded(v) => with(v, true),
+        Bound::Unbounded => [prefix, &[tag]].concat(),
+    };
+    let end = match high {
+        Bound::Included(v) => with(v, true),
+        Bound::Excluded(v) => with(v, false),
+        Bound::Unbounded => [prefix, &[tag + 1]].concat(),
+    };
+    KeyRange { start: Bound::Included(start), end: Bound::Excluded(end) }
 }
 
 /// The `$set` of an update, as (path, value) pairs; anything else is refused.
@@ -264,7 +680,7 @@ mod tests {
     use serde_json::json;
 
     fn store() -> DocStore<crate::btree::MemStore> {
-        DocStore::new(BTree::in_memory(512))
+        DocStore::open(BTree::in_memory(512)).unwrap()
     }
 
     #[test]
@@ -298,8 +714,9 @@ mod tests {
         );
         let desc = Sort { field: "age".into(), descending: true };
         assert_eq!(
-            names(s.find("users", &json!({"age": {"$lt": 40}}), Some(&desc), Some(2)).unwrap()),
-            ["ada", "bob"]
+            names(s.find("users", &json!({"age": {"$lt": 40}}), Some(&desc), Some(3)).unwrap()),
+            ["ada", "di", "bob"],
+            "descending is ascending reversed: ties in reverse _id order, as an index walked backwards"
         );
         assert!(s.find("users", &json!({"age": {"$bad": 1}}), None, None).is_err());
     }

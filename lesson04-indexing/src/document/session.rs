@@ -6,6 +6,8 @@
 //!   UPDATE users {"name": "ada"} {"$set": {"age": 37}}
 //!   DELETE users {"age": {"$lt": 18}}
 //!   COUNT users {"age": 36}
+//!   CREATE INDEX users age btree
+//!   EXPLAIN FIND users {"age": 36}
 //! ```
 //!
 //! Lesson 2's tokenizer splits on spaces and reads quotes, which JSON is
@@ -21,7 +23,7 @@ use lesson02_kv::session::MAX_LINE_BYTES;
 use serde_json::Value;
 
 use crate::btree::PageStore;
-use crate::document::{DocError, DocStore, Sort};
+use crate::document::{DocError, DocStore, IndexKind, Sort};
 
 // ANCHOR: specs
 /// The document commands, for HELP.
@@ -39,6 +41,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
     spec("DELETE", "collection {filter}", "Delete every matching document."),
     spec("COUNT", "collection [{filter}]", "Count the matching documents."),
+    spec("CREATE", "INDEX collection field [btree|hash]", "Index a field (btree by default)."),
+    spec("DROP", "INDEX collection field", "Drop a field's index."),
+    spec("INDEXES", "collection", "List a collection's indexes."),
+    spec("EXPLAIN", "FIND …", "How FIND would run: the index, if any, and the counts."),
     spec("PING", "", "PONG."),
     spec("HELP", "[command]", "These lines."),
     spec("QUIT", "", "Leave."),
@@ -85,6 +91,25 @@ impl<S: PageStore> DocSession<S> {
         if !COMMANDS.iter().any(|c| c.name == name) {
             return Err(format!("unknown command '{}'", split_word(line).0));
         }
+        let mut rest = rest;
+        if matches!(name.as_str(), "CREATE" | "DROP") {
+            let (index, after) = split_word(rest);
+            if !index.eq_ignore_ascii_case("INDEX") {
+                return Err(format!("expected {name} INDEX"));
+            }
+            rest = after;
+        }
+        let explain = name == "EXPLAIN";
+        let name = if explain {
+            let (find, after) = split_word(rest);
+            if !find.eq_ignore_ascii_case("FIND") {
+                return Err("EXPLAIN explains FIND: EXPLAIN FIND collection …".into());
+            }
+            rest = after;
+            "FIND".to_string()
+        } else {
+            name
+        };
         let (collection, rest) = split_word(rest);
         if collection.is_empty() || collection.starts_with('{') {
             return Err(format!("{name} needs a collection name first"));
@@ -96,13 +121,60 @@ impl<S: PageStore> DocSession<S> {
                 args.end()?;
                 Reply::Simple(self.store.insert(collection, document).map_err(message)?.to_string())
             }
+            "FIND" if explain => {
+                let filter = args.optional_json()?.unwrap_or_else(empty_filter);
+                let (sort, limit) = args.sort_and_limit()?;
+                let e = self.store.explain(collection, &filter, sort.as_ref(), limit);
+                let e = e.map_err(message)?;
+                let lines = [
+                    format!("plan: {}", e.plan),
+                    format!("keys examined: {}", e.keys_examined),
+                    format!("documents examined: {}", e.documents_examined),
+                    format!("documents returned: {}", e.returned),
+                    format!("sort: {}", e.sort),
+                ];
+                Reply::Array(lines.into_iter().map(Reply::Simple).collect())
+            }
             "FIND" => {
-                let filter =
-                    args.optional_json()?.unwrap_or_else(|| Value::Object(Default::default()));
+                let filter = args.optional_json()?.unwrap_or_else(empty_filter);
                 let (sort, limit) = args.sort_and_limit()?;
                 let documents =
                     self.store.find(collection, &filter, sort.as_ref(), limit).map_err(message)?;
                 Reply::Array(documents.iter().map(|d| Reply::Simple(d.to_string())).collect())
+            }
+            "CREATE" => {
+                let (field, rest) = split_word(args.rest);
+                let (kind, rest) = split_word(rest);
+                args.rest = rest;
+                args.end()?;
+                if field.is_empty() {
+                    return Err("CREATE INDEX needs a field".into());
+                }
+                let kind = match kind {
+                    "" => IndexKind::BTree,
+                    kind => IndexKind::from_name(kind)
+                        .ok_or_else(|| format!("unknown index kind {kind:?}: btree or hash"))?,
+                };
+                let covered = self.store.create_index(collection, field, kind).map_err(message)?;
+                let name = kind.name();
+                Reply::Simple(format!(
+                    "OK, {name} index on {collection}.{field} over {covered} documents"
+                ))
+            }
+            "DROP" => {
+                let (field, rest) = split_word(args.rest);
+                args.rest = rest;
+                args.end()?;
+                self.store.drop_index(collection, field).map_err(message)?;
+                Reply::ok()
+            }
+            "INDEXES" => {
+                args.end()?;
+                let indexes = self.store.indexes(collection).into_iter();
+                let line = |(field, kind): (String, IndexKind)| {
+                    Reply::Simple(format!("{field} ({})", kind.name()))
+                };
+                Reply::Array(indexes.map(line).collect())
             }
             "UPDATE" => {
                 let filter = args.json("a filter")?;
@@ -116,14 +188,17 @@ impl<S: PageStore> DocSession<S> {
                 count(self.store.delete(collection, &filter).map_err(message)?)
             }
             _ => {
-                let filter =
-                    args.optional_json()?.unwrap_or_else(|| Value::Object(Default::default()));
+                let filter = args.optional_json()?.unwrap_or_else(empty_filter);
                 args.end()?;
                 count(self.store.count(collection, &filter).map_err(message)?)
             }
         };
         Ok(reply)
     }
+}
+
+fn empty_filter() -> Value {
+    Value::Object(Default::default())
 }
 
 fn message(e: DocError) -> String {
@@ -233,7 +308,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn session() -> DocSession<MemStore> {
-        DocSession::new(DocStore::new(BTree::in_memory(512)))
+        DocSession::new(DocStore::open(BTree::in_memory(512)).unwrap())
     }
 
     fn run(s: &mut DocSession<MemStore>, line: &str) -> String {
@@ -256,6 +331,20 @@ mod tests {
         assert!(run(&mut s, r#"FIND users {} LIMIT x"#).contains("LIMIT needs a number"));
         assert!(run(&mut s, r#"DELETE users {} extra"#).contains("unexpected text"));
         assert!(run(&mut s, "FROB users").contains("unknown command 'FROB'"));
+        assert_eq!(
+            run(&mut s, "CREATE INDEX users age"),
+            "OK, btree index on users.age over 1 documents"
+        );
+        assert!(run(&mut s, "CREATE INDEX users age hash").contains("already has an index"));
+        assert!(run(&mut s, "CREATE INDEX users name trie").contains("unknown index kind"));
+        assert!(run(&mut s, "CREATE users name").contains("expected CREATE INDEX"));
+        assert_eq!(run(&mut s, "INDEXES users"), "1) age (btree)");
+        assert!(
+            run(&mut s, r#"EXPLAIN FIND users {"age": 37}"#).contains("IXSCAN age (btree) = 37")
+        );
+        assert!(run(&mut s, "EXPLAIN COUNT users").contains("EXPLAIN explains FIND"));
+        assert_eq!(run(&mut s, "DROP INDEX users age"), "OK");
+        assert!(run(&mut s, "DROP INDEX users age").contains("no index on age"));
         assert_eq!(run(&mut s, r#"DELETE users {"age": 37}"#), "(integer) 1");
         assert_eq!(run(&mut s, "   "), "");
         assert_eq!(run(&mut s, "QUIT"), "OK");
