@@ -297,3 +297,32 @@ fn indexes_and_explain() {
     insta::assert_snapshot!("indexes", transcript(tmp.path(), script));
 }
 // ANCHOR_END: indexes
+
+// ANCHOR: search
+#[test]
+fn search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = r#"
+        @start documents
+        INSERT notes {"title": "wal", "text": "A log of changes, written before the pages: the write-ahead log."}
+        INSERT notes {"title": "group", "text": "Group commit: many writers share one fsync of the log."}
+        INSERT notes {"title": "fsync", "text": "fsync makes a write durable. Without fsync, a power cut loses the write."}
+        INSERT notes {"title": "btree", "text": "A B+tree commit writes new pages, then the meta page: no log at all."}
+        INSERT notes {"title": "groups", "text": "Groups of pages, and a group of logs, commit nothing."}
+        CREATE SEARCH INDEX notes text
+        SEARCH notes log
+        SEARCH notes fsync write
+        SEARCH notes group AND commit
+        SEARCH notes "group commit"
+        SEARCH notes commit LIMIT 1
+        SEARCH notes the
+        SEARCH notes "group commit
+        @stop
+        # The postings are in memory: a new process rebuilds them from the documents.
+        @start documents
+        INDEXES notes
+        SEARCH notes "meta page"
+    "#;
+    insta::assert_snapshot!("search", transcript(tmp.path(), script));
+}
+// ANCHOR_END: search

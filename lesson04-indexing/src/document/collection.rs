@@ -27,6 +27,7 @@ use crate::document::filter::{Filter, lookup};
 use crate::document::index::{self, ELEMENT, Index, IndexKind, WHOLE, index_values};
 use crate::document::keycode::{self, compare, encode_string};
 use crate::document::plan::{self, Access};
+use crate::document::search::{Query, SearchIndex};
 use crate::error::{Error, Result};
 use lesson01_intro::KeyRange;
 
@@ -80,6 +81,8 @@ pub struct DocStore<S: PageStore> {
     tree: BTree<S>,
     /// Each collection's indexes (hash indexes with their maps).
     indexes: HashMap<String, Vec<Index>>,
+    /// Each collection's full-text index, if it has one (in memory).
+    search: HashMap<String, SearchIndex>,
 }
 
 /// The key prefix of a collection's documents.
@@ -108,16 +111,25 @@ impl<S: PageStore> DocStore<S> {
     /// The documents in `tree`: reads the catalog of indexes, and rebuilds
     /// every hash index from its collection's documents.
     pub fn open(tree: BTree<S>) -> Result<Self> {
-        let mut store = Self { tree, indexes: HashMap::new() };
+        let mut store = Self { tree, indexes: HashMap::new(), search: HashMap::new() };
         for (_, entry) in store.tree.scan(&KeyRange::prefix(b"x"))? {
             let corrupt =
                 || Error::corrupt(store.tree.store_path(), 0, "a bad index catalog entry");
             let entry: Value = serde_json::from_slice(&entry).map_err(|_| corrupt())?;
-            let (Some(collection), Some(field), Some(kind)) = (
-                entry["collection"].as_str(),
-                entry["field"].as_str(),
-                entry["kind"].as_str().and_then(IndexKind::from_name),
-            ) else {
+            let (Some(collection), Some(field)) =
+                (entry["collection"].as_str(), entry["field"].as_str())
+            else {
+                return Err(corrupt());
+            };
+            if entry["kind"] == "search" {
+                let mut index = SearchIndex::new(field);
+                for (key, document) in store.documents(collection)? {
+                    index.add(&key[documents_prefix(collection).len()..], &document);
+                }
+                store.search.insert(collection.to_string(), index);
+                continue;
+            }
+            let Some(kind) = entry["kind"].as_str().and_then(IndexKind::from_name) else {
                 return Err(corrupt());
             };
             let mut index = new_index(field, kind);
@@ -174,6 +186,9 @@ impl<S: PageStore> DocStore<S> {
         self.tree.write(&batch)?;
         for index in self.indexes.get_mut(collection).into_iter().flatten() {
             add_to_hash(index, &document, &id_key);
+        }
+        if let Some(search) = self.search.get_mut(collection) {
+            search.add(&id_key, &document);
         }
         Ok(id)
     }
@@ -430,6 +445,12 @@ impl<S: PageStore> DocStore<S> {
                 add_to_hash(index, after, id);
             }
         }
+        if let Some(search) = self.search.get_mut(collection) {
+            for (id, before, after) in &changes {
+                search.remove(id, before);
+                search.add(id, after);
+            }
+        }
         Ok(changes.len())
     }
     // ANCHOR_END: update
@@ -453,6 +474,11 @@ impl<S: PageStore> DocStore<S> {
         for index in self.indexes.get_mut(collection).into_iter().flatten() {
             for ((_, document), id) in matching.iter().zip(&ids) {
                 remove_from_hash(index, document, id);
+            }
+        }
+        if let Some(search) = self.search.get_mut(collection) {
+            for ((_, document), id) in matching.iter().zip(&ids) {
+                search.remove(id, document);
             }
         }
         Ok(matching.len())
@@ -567,10 +593,65 @@ impl<S: PageStore> DocStore<S> {
         Ok(())
     }
 
+    // ANCHOR: create_search_index
+    /// Creates `collection`'s full-text index on the text field `field`
+    /// (one per collection), built from the documents already there. Only
+    /// its catalog entry is written: the postings live in memory, and are
+    /// rebuilt when the store opens.
+    pub fn create_search_index(&mut self, collection: &str, field: &str) -> DocResult<usize> {
+        if let Some(existing) = self.search.get(collection) {
+            return invalid(format!(
+                "{collection} already has a search index, on {}",
+                existing.field
+            ));
+        }
+        let mut index = SearchIndex::new(field);
+        for (key, document) in self.documents(collection)? {
+            index.add(&key[documents_prefix(collection).len()..], &document);
+        }
+        let catalog = json!({"collection": collection, "field": field, "kind": "search"});
+        let mut batch = Batch::new();
+        batch.put(index::catalog_key(collection, &format!("$search.{field}")), catalog.to_string());
+        self.tree.write(&batch)?;
+        let covered = index.len();
+        self.search.insert(collection.to_string(), index);
+        Ok(covered)
+    }
+    // ANCHOR_END: create_search_index
+
+    /// The best `limit` documents of `collection` for the full-text query
+    /// `text`, best first, with their scores.
+    pub fn search(
+        &mut self,
+        collection: &str,
+        text: &str,
+        limit: usize,
+    ) -> DocResult<Vec<(Value, f64)>> {
+        let Some(index) = self.search.get(collection) else {
+            return invalid(format!(
+                "{collection} has no search index: CREATE SEARCH INDEX {collection} field"
+            ));
+        };
+        let query = Query::parse(text).map_err(DocError::Invalid)?;
+        let hits = index.search(&query, limit);
+        let mut out = Vec::new();
+        for hit in hits {
+            let (_, document) = self
+                .fetch_one(collection, &hit.document, &Filter::default(), &mut Explain::default())?
+                .expect("an empty filter matches every document");
+            out.push((document, hit.score));
+        }
+        Ok(out)
+    }
+
     /// The indexes of `collection`: field and kind.
-    pub fn indexes(&self, collection: &str) -> Vec<(String, IndexKind)> {
+    pub fn indexes(&self, collection: &str) -> Vec<(String, &'static str)> {
         let indexes = self.indexes.get(collection).map_or(&[][..], Vec::as_slice);
-        indexes.iter().map(|i| (i.field.clone(), i.kind)).collect()
+        indexes
+            .iter()
+            .map(|i| (i.field.clone(), i.kind.name()))
+            .chain(self.search.get(collection).map(|s| (s.field.clone(), "search")))
+            .collect()
     }
 }
 

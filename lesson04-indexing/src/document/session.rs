@@ -41,7 +41,16 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
     spec("DELETE", "collection {filter}", "Delete every matching document."),
     spec("COUNT", "collection [{filter}]", "Count the matching documents."),
-    spec("CREATE", "INDEX collection field [btree|hash]", "Index a field (btree by default)."),
+    spec(
+        "CREATE",
+        "[SEARCH] INDEX collection field [btree|hash]",
+        "Index a field (btree by default), or its text for SEARCH.",
+    ),
+    spec(
+        "SEARCH",
+        "collection words [\"a phrase\"] [AND|OR …] [LIMIT k]",
+        "Full-text search, best first (BM25).",
+    ),
     spec("DROP", "INDEX collection field", "Drop a field's index."),
     spec("INDEXES", "collection", "List a collection's indexes."),
     spec("EXPLAIN", "FIND …", "How FIND would run: the index, if any, and the counts."),
@@ -92,8 +101,13 @@ impl<S: PageStore> DocSession<S> {
             return Err(format!("unknown command '{}'", split_word(line).0));
         }
         let mut rest = rest;
+        let mut full_text = false;
         if matches!(name.as_str(), "CREATE" | "DROP") {
-            let (index, after) = split_word(rest);
+            let (mut index, mut after) = split_word(rest);
+            if name == "CREATE" && index.eq_ignore_ascii_case("SEARCH") {
+                full_text = true;
+                (index, after) = split_word(after);
+            }
             if !index.eq_ignore_ascii_case("INDEX") {
                 return Err(format!("expected {name} INDEX"));
             }
@@ -142,6 +156,32 @@ impl<S: PageStore> DocSession<S> {
                     self.store.find(collection, &filter, sort.as_ref(), limit).map_err(message)?;
                 Reply::Array(documents.iter().map(|d| Reply::Simple(d.to_string())).collect())
             }
+            "CREATE" if full_text => {
+                let (field, rest) = split_word(args.rest);
+                args.rest = rest;
+                args.end()?;
+                if field.is_empty() {
+                    return Err("CREATE SEARCH INDEX needs a field".into());
+                }
+                let covered = self.store.create_search_index(collection, field).map_err(message)?;
+                Reply::Simple(format!(
+                    "OK, search index on {collection}.{field} over {covered} documents"
+                ))
+            }
+            "SEARCH" => {
+                let (text, limit) = match args.rest.rsplit_once(" LIMIT ") {
+                    Some((text, n)) => (
+                        text,
+                        n.trim().parse().map_err(|_| format!("LIMIT needs a number, not {n:?}"))?,
+                    ),
+                    None => (args.rest, 10),
+                };
+                let hits = self.store.search(collection, text, limit).map_err(message)?;
+                let line = |(document, score): (Value, f64)| {
+                    Reply::Simple(format!("{score:.3}  {}", document["_id"]))
+                };
+                Reply::Array(hits.into_iter().map(line).collect())
+            }
             "CREATE" => {
                 let (field, rest) = split_word(args.rest);
                 let (kind, rest) = split_word(rest);
@@ -171,9 +211,8 @@ impl<S: PageStore> DocSession<S> {
             "INDEXES" => {
                 args.end()?;
                 let indexes = self.store.indexes(collection).into_iter();
-                let line = |(field, kind): (String, IndexKind)| {
-                    Reply::Simple(format!("{field} ({})", kind.name()))
-                };
+                let line =
+                    |(field, kind): (String, &str)| Reply::Simple(format!("{field} ({kind})"));
                 Reply::Array(indexes.map(line).collect())
             }
             "UPDATE" => {

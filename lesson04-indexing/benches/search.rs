@@ -1,0 +1,97 @@
+//! Full-text search on a generated corpus: 50,000 documents of 50–150
+//! words drawn from a Zipfian vocabulary of 20,000 words (seeded).
+//!
+//! - `index`: building the inverted index over the corpus (what the store
+//!   also does at every open: the postings are not persisted).
+//! - `query`: a one-term and a two-term query for the top 10, and a phrase.
+//!
+//! ```console
+//! $ cargo bench -p lesson04-indexing --bench search
+//! ```
+
+// criterion's macros generate functions that cannot carry doc comments.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use lesson04_indexing::document::search::{Query, SearchIndex};
+use serde_json::{Value, json};
+
+const DOCUMENTS: usize = 50_000;
+const VOCABULARY: usize = 20_000;
+
+/// splitmix64: seeded, repeatable randomness without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Documents whose words follow Zipf's law: word `r` (from 1) is drawn with
+/// probability proportional to 1/r, as in natural language.
+fn corpus() -> Vec<(Vec<u8>, Value)> {
+    let harmonic: Vec<f64> = (1..=VOCABULARY)
+        .scan(0.0, |sum, r| {
+            *sum += 1.0 / r as f64;
+            Some(*sum)
+        })
+        .collect();
+    let total = harmonic[VOCABULARY - 1];
+    let mut rng = Rng(7);
+    (0..DOCUMENTS)
+        .map(|i| {
+            let words = 50 + (rng.next() % 101) as usize;
+            let text: Vec<String> = (0..words)
+                .map(|_| {
+                    let target = rng.unit() * total;
+                    let rank = harmonic.partition_point(|&h| h < target);
+                    format!("w{rank}")
+                })
+                .collect();
+            ((i as u64).to_be_bytes().to_vec(), json!({ "text": text.join(" ") }))
+        })
+        .collect()
+}
+
+fn build(corpus: &[(Vec<u8>, Value)]) -> SearchIndex {
+    let mut index = SearchIndex::new("text");
+    for (id, document) in corpus {
+        index.add(id, document);
+    }
+    index
+}
+
+fn search(c: &mut Criterion) {
+    let corpus = corpus();
+    let mut group = c.benchmark_group("search");
+    group.sample_size(10).measurement_time(Duration::from_secs(8));
+    group.bench_function("index 50,000 documents", |b| b.iter(|| black_box(build(&corpus))));
+    let index = build(&corpus);
+    group.sample_size(20).measurement_time(Duration::from_secs(3));
+    for (name, text) in [
+        ("one term (w100)", "w100"),
+        ("two terms (w100 w2000)", "w100 w2000"),
+        ("a common term (w1)", "w1"),
+        ("a phrase (\"w1 w2\")", "\"w1 w2\""),
+    ] {
+        let query = Query::parse(text).unwrap();
+        let run = || black_box(index.search(&query, 10));
+        group.bench_function(format!("top 10, {name}"), |b| b.iter(run));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, search);
+criterion_main!(benches);
