@@ -33,7 +33,9 @@
 //! writes them to disk, compressed, in immutable segments it merges.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use hashbrown::HashMap;
 
 use serde_json::Value;
 
