@@ -25,22 +25,8 @@ use serde_json::{Value, json};
 const DOCUMENTS: usize = 50_000;
 const VOCABULARY: usize = 20_000;
 
-/// splitmix64: seeded, repeatable randomness without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod common;
+use common::Rng;
 
 /// Documents whose words follow Zipf's law: word `r` (from 1) is drawn with
 /// probability proportional to 1/r, as in natural language.
