@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!   key:   "d" │ collection name, as a keycode string │ _id, keycode-encoded
-//!   value: {"_id":1,"name":"ada","age":36}
+//!   value: {"_id":1,"age":36,"name":"ada"}
 //!
 //!   "s" │ collection name  →  the last _id generated, for documents inserted without one
 //! ```

@@ -59,7 +59,8 @@ pub struct Condition {
 /// A parsed filter: conditions that must all hold.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Filter {
-    /// The conditions, in the order written.
+    /// The conditions, in field-name order (serde_json sorts an object's
+    /// keys).
     pub conditions: Vec<Condition>,
 }
 

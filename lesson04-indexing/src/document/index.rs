@@ -72,7 +72,7 @@ pub struct Index {
     pub map: HashMap<Vec<u8>, Vec<Vec<u8>>>,
 }
 
-/// The flag after the value in an entry's key: the whole field, or one
+/// The flag before the value in an entry's key: the whole field, or one
 /// element of an array field.
 pub const WHOLE: u8 = 0x00;
 /// See [`WHOLE`].

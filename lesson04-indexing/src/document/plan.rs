@@ -210,6 +210,7 @@ mod tests {
             "a hash index has no order"
         );
         assert!(matches!(plan(json!({}), Some("age"), &both), Access::IndexOrder { .. }));
+        assert_eq!(plan(json!({}), Some("name"), &both), Access::CollectionScan, "nor a sort");
         assert_eq!(plan(json!({"age": {"$ne": 3}}), None, &both), Access::CollectionScan);
     }
 }
