@@ -17,16 +17,20 @@ use crate::tokenizer::tokenize;
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 // ANCHOR: session
-/// The first step of handling a line, in every lesson's session: refuse an
-/// oversized line, and tokenize. `Ok(None)` for a blank line; `Err` holds the
-/// error reply for bad input.
-pub fn arguments(line: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Reply> {
+/// The first steps of handling a line, in every lesson's session: refuse an
+/// oversized line, tokenize, and `parse` the arguments into a command of
+/// the lesson's language. `Ok(None)` for a blank line; `Err` holds the error
+/// reply for bad input.
+pub fn parse_line<C>(
+    line: &[u8],
+    parse: impl FnOnce(Vec<Vec<u8>>) -> crate::error::Result<C>,
+) -> Result<Option<C>, Reply> {
     if line.len() > MAX_LINE_BYTES {
         return Err(Reply::Error(format!("ERR line longer than {MAX_LINE_BYTES} bytes")));
     }
     match tokenize(line) {
         Ok(args) if args.is_empty() => Ok(None),
-        Ok(args) => Ok(Some(args)),
+        Ok(args) => parse(args).map(Some).map_err(|e| Reply::error(&e)),
         Err(e) => Err(Reply::error(&e)),
     }
 }
@@ -46,14 +50,10 @@ impl<C: Clock> Session<C> {
     /// Handles one line of input. Returns `None` for a blank line, else the
     /// reply, which is an error reply for any bad input.
     pub fn handle_line(&mut self, line: &[u8]) -> Option<Reply> {
-        let args = match arguments(line) {
-            Ok(Some(args)) => args,
+        let command = match parse_line(line, command::parse) {
+            Ok(Some(command)) => command,
             Ok(None) => return None,
             Err(reply) => return Some(reply),
-        };
-        let command = match command::parse(args) {
-            Ok(command) => command,
-            Err(e) => return Some(Reply::error(&e)),
         };
         // The periodic active-expiry cycle runs between commands, as it
         // runs between events in Redis's event loop.

@@ -4,7 +4,7 @@
 
 use lesson02_kv::execute::help;
 use lesson02_kv::repl::LineHandler;
-use lesson02_kv::session::arguments;
+use lesson02_kv::session::parse_line;
 use lesson02_kv::{Clock, Reply};
 
 use crate::commands::{self, Command};
@@ -58,14 +58,10 @@ impl<F: FileSystem, C: Clock> Session<F, C> {
 
 impl<F: FileSystem, C: Clock> LineHandler for Session<F, C> {
     fn handle_line(&mut self, line: &[u8]) -> Option<Reply> {
-        let args = match arguments(line) {
-            Ok(Some(args)) => args,
+        let command = match parse_line(line, commands::parse) {
+            Ok(Some(command)) => command,
             Ok(None) => return None,
             Err(reply) => return Some(reply),
-        };
-        let command = match commands::parse(args) {
-            Ok(command) => command,
-            Err(e) => return Some(Reply::error(&e)),
         };
         self.store.tick();
         Some(self.execute(command))

@@ -16,7 +16,7 @@ use lesson02_kv::command::TimeUnit;
 use lesson02_kv::error::Error as CommandError;
 use lesson02_kv::execute::help;
 use lesson02_kv::repl::LineHandler;
-use lesson02_kv::session::arguments;
+use lesson02_kv::session::parse_line;
 use lesson02_kv::store::{SetCondition, SetTtl};
 use lesson02_kv::{Reply, glob, integer};
 
@@ -199,14 +199,10 @@ impl<E: Engine> Session<E> {
 
 impl<E: Engine> LineHandler for Session<E> {
     fn handle_line(&mut self, line: &[u8]) -> Option<Reply> {
-        let args = match arguments(line) {
-            Ok(Some(args)) => args,
+        let command = match parse_line(line, commands::parse) {
+            Ok(Some(command)) => command,
             Ok(None) => return None,
             Err(reply) => return Some(reply),
-        };
-        let command = match commands::parse(args) {
-            Ok(command) => command,
-            Err(e) => return Some(Reply::error(&e)),
         };
         Some(self.execute(command).unwrap_or_else(engine_error))
     }

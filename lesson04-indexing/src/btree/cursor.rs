@@ -61,11 +61,6 @@ impl<'a, S: PageStore> Cursor<'a, S> {
         }
     }
 
-    /// Whether the cursor is at an entry.
-    pub fn is_valid(&self) -> bool {
-        self.key().is_some()
-    }
-
     /// Moves to the first entry with a key `>= key`.
     pub fn seek(&mut self, key: &[u8]) -> Result<()> {
         self.path.clear();

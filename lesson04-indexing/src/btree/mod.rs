@@ -249,11 +249,6 @@ impl<S: PageStore> BTree<S> {
         self.tree.pager.committed()
     }
 
-    /// The size limits for this tree's pages.
-    pub fn limits(&self) -> Limits {
-        self.tree.limits
-    }
-
     /// Closes the tree and returns its store, to open it again (a reopen
     /// without a disk, for the in-memory tests).
     pub fn into_store(self) -> S {

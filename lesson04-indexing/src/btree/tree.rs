@@ -123,7 +123,7 @@ impl<S: PageStore> Tree<S> {
     }
 
     /// The value of leaf entry `i`, from its overflow pages if need be.
-    pub fn leaf_value(&mut self, node: &Node<'_>, i: usize) -> Result<Vec<u8>> {
+    fn leaf_value(&mut self, node: &Node<'_>, i: usize) -> Result<Vec<u8>> {
         if node.is_overflow(i) {
             overflow::read(&mut self.pager, node.value(i))
         } else {
