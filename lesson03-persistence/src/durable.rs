@@ -140,6 +140,27 @@ struct Shared {
     background_syncs: u64,
 }
 
+/// Fsyncs a store's log through a file handle of its own: see
+/// [`DurableStore::log_syncer`].
+#[derive(Debug, Clone)]
+pub struct LogSyncer<F: FileSystem> {
+    fs: F,
+    path: PathBuf,
+}
+
+impl<F: FileSystem> LogSyncer<F> {
+    /// Makes everything written to the log so far durable.
+    pub fn sync(&self) -> std::io::Result<()> {
+        use crate::fs::OpenFile;
+        self.fs.open_append(&self.path)?.sync()
+    }
+
+    /// The log's path, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// The background thread of `EverySec`.
 struct Flusher {
     stop: mpsc::Sender<()>,
@@ -331,10 +352,12 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
     }
 
     /// Executes `command` and buffers its changes without writing them;
-    /// returns
-    /// the log sequence number they end at, or `None` if it changed nothing. For [`crate::shared::SharedStore`], which syncs
-    /// outside its lock so that writers can share an fsync.
-    pub(crate) fn execute_unsynced(&mut self, command: Command) -> (Reply, Option<u64>) {
+    /// returns the log sequence number they end at, or `None` if it changed
+    /// nothing. The reply must not be sent before the log is durable up to
+    /// that number: see [`Self::flush_for_sync`] and [`Self::log_syncer`].
+    /// For [`crate::shared::SharedStore`] and lesson 5's server, which sync
+    /// outside the store's lock so that writers can share an fsync.
+    pub fn execute_unsynced(&mut self, command: Command) -> (Reply, Option<u64>) {
         if let Some(refused) = self.refuse(&command) {
             return (refused, None);
         }
@@ -358,24 +381,25 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
 
     /// Writes the buffered records to the OS; returns the log sequence
     /// number they end at. Poisons the store if the write fails.
-    pub(crate) fn flush_for_sync(&mut self) -> Result<u64> {
+    pub fn flush_for_sync(&mut self) -> Result<u64> {
         self.log.flush().inspect_err(|e| self.poison(e.to_string()))?;
         Ok(self.log.lsn())
     }
 
     /// Marks the store as refusing writes (a shared fsync failed).
-    pub(crate) fn refuse_writes(&self, why: String) {
+    pub fn refuse_writes(&self, why: String) {
         self.poison(why);
     }
 
-    /// The log's path, for a separate sync handle.
-    pub(crate) fn log_path(&self) -> PathBuf {
-        self.log.path().to_path_buf()
+    /// A handle that fsyncs the log without this store's lock, so that
+    /// writers can go on appending while the disk works.
+    pub fn log_syncer(&self) -> LogSyncer<F> {
+        LogSyncer { fs: self.fs.clone(), path: self.log.path().to_path_buf() }
     }
 
-    /// The file system.
-    pub(crate) fn fs(&self) -> &F {
-        &self.fs
+    /// The fsync policy the store was opened with.
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.options.fsync
     }
 
     // ANCHOR: compact

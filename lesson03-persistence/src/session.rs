@@ -30,6 +30,32 @@ impl<F: FileSystem, C: Clock> Session<F, C> {
 
     fn execute(&mut self, command: Command) -> Reply {
         match command {
+            Command::Kv(command) => {
+                if command == lesson02_kv::Command::Quit {
+                    self.closed = true;
+                }
+                self.store.execute(command)
+            }
+            other => self.execute_other(other),
+        }
+    }
+
+    /// Executes `command` but leaves its log records buffered: returns the
+    /// reply and the log sequence number the reply must wait for (see
+    /// [`DurableStore::execute_unsynced`]). Lesson 5's server uses this to
+    /// make one fsync acknowledge many clients' writes. Unlike the REPL, it
+    /// runs no active-expiry cycle: the caller calls [`DurableStore::tick`]
+    /// on its own schedule.
+    pub fn execute_unsynced(&mut self, command: Command) -> (Reply, Option<u64>) {
+        match command {
+            Command::Kv(command) => self.store.execute_unsynced(command),
+            other => (self.execute_other(other), None),
+        }
+    }
+
+    /// The commands this lesson adds, which write no log records.
+    fn execute_other(&mut self, command: Command) -> Reply {
+        match command {
             Command::Save => self
                 .store
                 .save()
@@ -46,12 +72,7 @@ impl<F: FileSystem, C: Clock> Session<F, C> {
                     .collect(),
             ),
             Command::Help(command) => help(commands::all_specs(), command.as_deref()),
-            Command::Kv(command) => {
-                if command == lesson02_kv::Command::Quit {
-                    self.closed = true;
-                }
-                self.store.execute(command)
-            }
+            Command::Kv(command) => self.store.execute(command),
         }
     }
 }

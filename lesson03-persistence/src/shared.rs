@@ -19,13 +19,12 @@
 //! If no fsync is running, it runs one itself, covering everything appended
 //! so far. PostgreSQL's WAL and most databases commit this way.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 use lesson02_kv::{Clock, Command, Reply};
 
-use crate::durable::DurableStore;
-use crate::fs::{FileSystem, OpenFile};
+use crate::durable::{DurableStore, LogSyncer};
+use crate::fs::FileSystem;
 
 /// Where the log's fsyncs stand.
 #[derive(Debug, Default)]
@@ -45,18 +44,12 @@ struct SyncState {
 pub struct SharedStore<F: FileSystem, C: Clock> {
     store: Arc<Mutex<DurableStore<F, C>>>,
     sync: Arc<(Mutex<SyncState>, Condvar)>,
-    fs: F,
-    log_path: PathBuf,
+    syncer: LogSyncer<F>,
 }
 
 impl<F: FileSystem, C: Clock> Clone for SharedStore<F, C> {
     fn clone(&self) -> Self {
-        Self {
-            store: self.store.clone(),
-            sync: self.sync.clone(),
-            fs: self.fs.clone(),
-            log_path: self.log_path.clone(),
-        }
+        Self { store: self.store.clone(), sync: self.sync.clone(), syncer: self.syncer.clone() }
     }
 }
 
@@ -64,9 +57,8 @@ impl<F: FileSystem, C: Clock + Send + 'static> SharedStore<F, C> {
     /// Shares `store`. Its own fsync policy no longer matters: every write
     /// through this handle is synced before it returns.
     pub fn new(store: DurableStore<F, C>) -> Self {
-        let fs = store.fs().clone();
-        let log_path = store.log_path();
-        Self { store: Arc::new(Mutex::new(store)), sync: Arc::default(), fs, log_path }
+        let syncer = store.log_syncer();
+        Self { store: Arc::new(Mutex::new(store)), sync: Arc::default(), syncer }
     }
 
     // ANCHOR: execute
@@ -115,9 +107,9 @@ impl<F: FileSystem, C: Clock + Send + 'static> SharedStore<F, C> {
         // with them.
         std::thread::yield_now();
         let flushed = self.store.lock().expect("store lock").flush_for_sync();
-        let result = flushed.map_err(|e| std::io::Error::other(e.to_string())).and_then(|target| {
-            self.fs.open_append(&self.log_path).and_then(|mut file| file.sync()).map(|()| target)
-        });
+        let result = flushed
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|target| self.syncer.sync().map(|()| target));
         let mut state = lock.lock().expect("sync lock");
         state.syncing = false;
         match result {
@@ -128,7 +120,7 @@ impl<F: FileSystem, C: Clock + Send + 'static> SharedStore<F, C> {
             Err(e) => {
                 state
                     .failed
-                    .get_or_insert(format!("fsync {} failed: {e}", self.log_path.display()));
+                    .get_or_insert(format!("fsync {} failed: {e}", self.syncer.path().display()));
             }
         }
         cvar.notify_all();

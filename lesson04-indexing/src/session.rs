@@ -73,7 +73,14 @@ impl<E: Engine> Session<E> {
         &mut self.engine
     }
 
-    fn execute(&mut self, command: Command) -> Result<Reply> {
+    /// Executes one command; returns once its changes are durable. An
+    /// engine error (I/O, corruption) becomes an `ERR` reply. Lesson 5's
+    /// server serves the engines through this.
+    pub fn execute(&mut self, command: Command) -> Reply {
+        self.try_execute(command).unwrap_or_else(engine_error)
+    }
+
+    fn try_execute(&mut self, command: Command) -> Result<Reply> {
         Ok(match command {
             Command::Scan { start, end } => {
                 let end = if end.is_empty() {
@@ -187,7 +194,7 @@ impl<E: Engine> Session<E> {
             }
             Kv::Ping { message: None } => Reply::Simple("PONG".into()),
             Kv::Ping { message: Some(message) } | Kv::Echo { message } => Reply::Bulk(message),
-            Kv::Help { command } => return self.execute(Command::Help(command)),
+            Kv::Help { command } => return self.try_execute(Command::Help(command)),
             Kv::Quit => {
                 self.closed = true;
                 Reply::ok()
@@ -204,7 +211,7 @@ impl<E: Engine> LineHandler for Session<E> {
             Ok(None) => return None,
             Err(reply) => return Some(reply),
         };
-        Some(self.execute(command).unwrap_or_else(engine_error))
+        Some(self.execute(command))
     }
 
     fn is_closed(&self) -> bool {

@@ -1,0 +1,28 @@
+//! # Lesson 5, part 1 — the store on the network
+//!
+//! A Redis-compatible server: lessons 2–4's stores, shared by many clients
+//! over TCP, spoken to by `redis-cli`, `redis-benchmark` and redis-py as if
+//! it were Redis. Built on tokio, in the layers of tokio's mini-redis:
+//!
+//! ```text
+//!   bytes on a socket
+//!        │ frame       ─ RESP2/RESP3: parse requests, encode replies (pure)
+//!        │ connection  ─ buffered socket: read many requests, write many replies
+//!        │ session     ─ one client: HELLO, AUTH, CLIENT, COMMAND, CONFIG, INFO
+//!        │ command     ─ the server's commands, and what COMMAND says of each
+//!        │ engine      ─ the shared store behind one lock  (commit: group commit)
+//!        ▼ server      ─ accept within the limits, one task per client, shutdown
+//!   lesson 3's DurableStore, or lesson 4's Bitcask or B+tree
+//! ```
+
+pub mod command;
+pub mod commit;
+pub mod connection;
+pub mod engine;
+pub mod frame;
+pub mod server;
+pub mod session;
+
+pub use engine::Engine;
+pub use frame::{Frame, Protocol};
+pub use server::{Config, EngineConfig, EngineKind, Server, run};

@@ -1,0 +1,140 @@
+//! `cargo run -p lesson05-replication -- server --port 6380 --data-dir DIR`:
+//! the store on the network, for redis-cli and friends.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lesson03_persistence::FsyncPolicy;
+use lesson05_replication::{Config, EngineConfig, EngineKind};
+
+/// Lessons 2–4's stores, spoken to over RESP like Redis.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve one store until Ctrl-C or SIGTERM.
+    Server(ServerArgs),
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// The address to listen on: only this machine, unless you say otherwise.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
+    /// The port (Redis's is 6379; 0 picks a free one).
+    #[arg(long, default_value_t = 6380)]
+    port: u16,
+    /// Which store to serve.
+    #[arg(long, value_enum, default_value_t = Engine::Durable)]
+    engine: Engine,
+    /// Where the store keeps its files.
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// When the durable store fsyncs its log.
+    #[arg(long, value_enum, default_value_t = Fsync::Everysec)]
+    fsync: Fsync,
+    /// Connections served at once.
+    #[arg(long, default_value_t = 10_000)]
+    maxclients: usize,
+    /// Close a client idle for this many seconds (0: never).
+    #[arg(long, default_value_t = 0)]
+    timeout: u64,
+    /// Require `AUTH <password>` first.
+    #[arg(long)]
+    requirepass: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Engine {
+    /// Lesson 3's durable store: every command, TTLs, fsync policies.
+    Durable,
+    /// Lesson 4's Bitcask.
+    Bitcask,
+    /// Lesson 4's B+tree.
+    Btree,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Fsync {
+    /// Before every write's reply (group commit shares fsyncs).
+    Always,
+    /// Once a second.
+    Everysec,
+    /// Never: the OS decides.
+    Never,
+}
+
+fn main() -> ExitCode {
+    let Command::Server(args) = Args::parse().command;
+    let engine = EngineConfig {
+        kind: match args.engine {
+            Engine::Durable => EngineKind::Durable,
+            Engine::Bitcask => EngineKind::Bitcask,
+            Engine::Btree => EngineKind::Btree,
+        },
+        data_dir: args.data_dir,
+        fsync: match args.fsync {
+            Fsync::Always => FsyncPolicy::Always,
+            Fsync::Everysec => FsyncPolicy::EverySec,
+            Fsync::Never => FsyncPolicy::Never,
+        },
+    };
+    let mut config = Config::new(engine);
+    config.max_clients = args.maxclients;
+    config.idle_timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
+    config.requirepass = args.requirepass.map(String::into_bytes);
+
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("lesson05-replication: cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = format!("{}:{}", args.bind, args.port);
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        eprintln!("ready: listening on {local}; Ctrl-C to stop");
+        lesson05_replication::run(listener, config, shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => {
+            eprintln!("stopped: every acknowledged write is on disk");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lesson05-replication: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM, what `kill` and service
+/// managers send.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
