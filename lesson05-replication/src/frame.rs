@@ -426,8 +426,8 @@ mod tests {
     #[test]
     fn a_request_is_an_array_of_bulk_strings() {
         let bytes = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n";
-        assert_eq!(request(bytes), Ok(Parsed::Done(args(&["GET", "k"]), 22)));
-        assert_eq!(request(&bytes[22..]), Ok(Parsed::Done(args(&["PING"]), 14)));
+        assert_eq!(request(bytes), Ok(Parsed::Done(args(&["GET", "k"]), 20)));
+        assert_eq!(request(&bytes[20..]), Ok(Parsed::Done(args(&["PING"]), 14)));
     }
 
     #[test]
