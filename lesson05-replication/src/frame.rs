@@ -200,11 +200,20 @@ fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Parsed<Vec<Vec<u8>>>, Pro
 /// its `\r\n`, and the bytes it took including them; `None` if it has not
 /// all arrived.
 fn line(buf: &[u8], skip: usize) -> Result<Option<(&[u8], usize)>, ProtocolError> {
-    let window = &buf[..buf.len().min(MAX_HEADER)];
+    line_within(buf, skip, MAX_HEADER)
+}
+
+/// [`line`] for lines up to `max` bytes long.
+fn line_within(
+    buf: &[u8],
+    skip: usize,
+    max: usize,
+) -> Result<Option<(&[u8], usize)>, ProtocolError> {
+    let window = &buf[..buf.len().min(max)];
     match window.windows(2).position(|w| w == b"\r\n") {
         Some(end) if end >= skip => Ok(Some((&buf[skip..end], end + 2))),
         Some(_) => protocol_error("empty header line"),
-        None if buf.len() >= MAX_HEADER => protocol_error("header line too long"),
+        None if buf.len() >= max => protocol_error("header line too long"),
         None => Ok(None),
     }
 }
@@ -309,7 +318,10 @@ fn format_double(x: f64) -> String {
 
 fn parse_frame(buf: &[u8], limits: &Limits, depth: usize) -> Result<Parsed<Frame>, ProtocolError> {
     let Some(&kind) = buf.first() else { return Ok(Parsed::Incomplete) };
-    let Some((line, used)) = line(buf, 1)? else { return Ok(Parsed::Incomplete) };
+    // Status lines and errors are text, as long as an inline command may be;
+    // every other header is a number.
+    let max = if matches!(kind, b'+' | b'-') { limits.max_inline } else { MAX_HEADER };
+    let Some((line, used)) = line_within(buf, 1, max)? else { return Ok(Parsed::Incomplete) };
     let text = || String::from_utf8_lossy(line).into_owned();
     let int = || parse_int(line).map_or_else(|| protocol_error("invalid integer"), Ok);
     let frame = match kind {

@@ -14,7 +14,10 @@
 //!        ▼ server      ─ accept within the limits, one task per client, shutdown
 //!   lesson 3's DurableStore, or lesson 4's Bitcask or B+tree
 //! ```
+//!
+//! [`client`] is a small RESP client for tests and the book's transcripts.
 
+pub mod client;
 pub mod command;
 pub mod commit;
 pub mod connection;

@@ -258,7 +258,11 @@ async fn tick(engine: Arc<Engine>, mut stopping: watch::Receiver<bool>) {
 
 /// Why a connection ended early.
 enum Closed {
+    /// A limit the client should hear about: it is sending too much.
     Limit(&'static str),
+    /// A limit Redis enforces without a word: the idle timeout, and a client
+    /// that does not read (it would not read the message either).
+    Dropped,
     Protocol(String),
     Gone,
 }
@@ -282,6 +286,9 @@ async fn serve_client(
         Err(Closed::Limit(why)) => {
             shared.stats.closed_for_limits.fetch_add(1, Ordering::Relaxed);
             conn.try_write_now(format!("-ERR {why}\r\n").as_bytes());
+        }
+        Err(Closed::Dropped) => {
+            shared.stats.closed_for_limits.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -324,7 +331,7 @@ async fn client_loop(
             read = tokio::time::timeout(idle, conn.read_more()) => match read {
                 Ok(Ok(true)) => {}
                 Ok(Ok(false) | Err(_)) => return Err(Closed::Gone),
-                Err(_) => return Err(Closed::Limit("idle timeout")),
+                Err(_) => return Err(Closed::Dropped),
             },
             _ = stopping.changed() => return Ok(()),
         }
@@ -366,7 +373,7 @@ async fn send_replies(
     match tokio::time::timeout(shared.config.output_timeout, conn.write_out()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Closed::Gone),
-        Err(_) => Err(Closed::Limit("client did not read its replies in time")),
+        Err(_) => Err(Closed::Dropped),
     }
 }
 // ANCHOR_END: client_loop
