@@ -3,7 +3,7 @@
 
 use std::io;
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 
@@ -40,11 +40,16 @@ impl Client {
 
     /// Reads one reply; `None` if the server closed the connection.
     pub async fn read(&mut self) -> io::Result<Option<Frame>> {
+        Ok(self.read_with_bytes().await?.map(|(frame, _)| frame))
+    }
+
+    /// Reads one reply, and the bytes it came as.
+    pub async fn read_with_bytes(&mut self) -> io::Result<Option<(Frame, Vec<u8>)>> {
         loop {
             match Frame::parse(&self.input, &Limits::default()) {
                 Ok(Parsed::Done(frame, used)) => {
-                    self.input.advance(used);
-                    return Ok(Some(frame));
+                    let bytes = self.input.split_to(used).to_vec();
+                    return Ok(Some((frame, bytes)));
                 }
                 Ok(Parsed::Incomplete) => {}
                 Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
