@@ -151,6 +151,7 @@ pub fn parse_request(
         progress.expected = count as usize;
         progress.offset = used;
     }
+    // exercise 5.1: begin
     while progress.args.len() < progress.expected {
         let rest = &buf[progress.offset..];
         let Some(&kind) = rest.first() else { return Ok(Parsed::Incomplete) };
@@ -174,6 +175,7 @@ pub fn parse_request(
     }
     let done = std::mem::take(progress);
     Ok(Parsed::Done(done.args, done.offset))
+    // exercise 5.1: end
 }
 // ANCHOR_END: parse_request
 
@@ -248,6 +250,7 @@ impl Frame {
     /// booleans, maps, sets or verbatim text, so under RESP2 each becomes
     /// the nearest RESP2 type, exactly as Redis downgrades them.
     pub fn encode_into(&self, protocol: Protocol, out: &mut Vec<u8>) {
+        // exercise 5.2: begin
         let resp3 = protocol == Protocol::Resp3;
         match self {
             Frame::Simple(s) => header(out, b'+', s),
@@ -278,6 +281,7 @@ impl Frame {
             }
             Frame::Verbatim(text) => bulk(out, b'$', text),
         }
+        // exercise 5.2: end
     }
     // ANCHOR_END: encode
 }

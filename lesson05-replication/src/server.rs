@@ -11,7 +11,8 @@ use lesson03_persistence::{DurableStore, FsyncPolicy, Options};
 use lesson04_indexing::bitcask::{Bitcask, BitcaskOptions};
 use lesson04_indexing::btree::{self, BTree};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::connection::Connection;
 use crate::engine::{Backend, Durability, Durable, Engine, Indexed};
@@ -197,7 +198,7 @@ impl Server {
         // Tells every connection to stop; each holds a clone of `done`, so
         // `done_rx` yields `None` once the last one has finished.
         let (stop, stopping) = watch::channel(false);
-        let (done, mut done_rx) = mpsc::channel::<()>(1);
+        let (done, done_rx) = mpsc::channel::<()>(1);
         let ticker = tokio::spawn(tick(shared.engine.clone(), stopping.clone()));
         let next_id = AtomicU64::new(1);
 
@@ -216,13 +217,7 @@ impl Server {
                 () = &mut shutdown => break,
             };
             shared.stats.connections.fetch_add(1, Ordering::Relaxed);
-            // Take a slot before spawning anything. At the limit, say why
-            // and close: the client sees Redis's error, not a hang.
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                shared.stats.rejected.fetch_add(1, Ordering::Relaxed);
-                let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
-                continue;
-            };
+            let Some(slot) = take_slot(&slots, &stream, &shared.stats) else { continue };
             let id = next_id.fetch_add(1, Ordering::Relaxed);
             let (shared, stopping, done) = (shared.clone(), stopping.clone(), done.clone());
             tokio::spawn(async move {
@@ -233,17 +228,61 @@ impl Server {
             });
         }
 
-        // Graceful shutdown.
         drop(listener);
-        let _ = stop.send(true);
-        drop(done);
-        let _ = done_rx.recv().await;
-        let _ = ticker.await;
-        let engine = shared.engine.clone();
-        tokio::task::spawn_blocking(move || engine.close()).await.map_err(|e| e.to_string())?
+        drain(stop, done, done_rx, ticker, &shared.engine).await
     }
     // ANCHOR_END: serve
 }
+
+// ANCHOR: take_slot
+/// Takes one of the `max_clients` slots for a new connection, before
+/// anything is spawned for it. At the limit, says why and closes: the
+/// client sees Redis's error, not a hang. The slot frees itself when the
+/// connection's task drops it.
+fn take_slot(
+    slots: &Arc<Semaphore>,
+    stream: &TcpStream,
+    stats: &Stats,
+) -> Option<OwnedSemaphorePermit> {
+    // exercise 5.3: begin
+    match slots.clone().try_acquire_owned() {
+        Ok(slot) => Some(slot),
+        Err(_) => {
+            stats.rejected.fetch_add(1, Ordering::Relaxed);
+            // A fresh socket's send buffer is empty: this never blocks.
+            let _ = stream.try_write(b"-ERR max number of clients reached\r\n");
+            None
+        }
+    }
+    // exercise 5.3: end
+}
+// ANCHOR_END: take_slot
+
+// ANCHOR: drain
+/// The graceful part of shutdown, once the listener is closed: tell every
+/// connection to stop (each finishes the commands it has read and sends
+/// their replies), wait until the last one is gone, then make the log
+/// durable.
+async fn drain(
+    stop: watch::Sender<bool>,
+    done: mpsc::Sender<()>,
+    mut done_rx: mpsc::Receiver<()>,
+    ticker: JoinHandle<()>,
+    engine: &Arc<Engine>,
+) -> Result<(), String> {
+    // exercise 5.5: begin
+    let _ = stop.send(true);
+    // Every connection's task holds a clone of `done`: once ours is dropped
+    // too, `recv` returns `None` exactly when the last task has finished.
+    drop(done);
+    let _ = done_rx.recv().await;
+    let _ = ticker.await;
+    // Closing fsyncs: a blocking call, so off the runtime's threads.
+    let engine = engine.clone();
+    tokio::task::spawn_blocking(move || engine.close()).await.map_err(|e| e.to_string())?
+    // exercise 5.5: end
+}
+// ANCHOR_END: drain
 
 /// The engine's periodic work (active expiry), ten times a second.
 async fn tick(engine: Arc<Engine>, mut stopping: watch::Receiver<bool>) {

@@ -8,9 +8,9 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::io::Write;
 
 use common::TestServer;
 
@@ -139,7 +139,8 @@ async fn redis_benchmark_runs_unchanged() {
         for test in ["PING_INLINE", "PING_MBULK", "SET", "GET"] {
             // Progress lines end in '\r'; the results in '\n'.
             let mut lines = text.split(['\r', '\n']).map(str::trim);
-            let line = lines.find(|l| l.starts_with(&format!("{test}:")) && l.contains("per second"));
+            let line =
+                lines.find(|l| l.starts_with(&format!("{test}:")) && l.contains("per second"));
             assert!(
                 line.is_some_and(|l| l.contains("requests per second")),
                 "no {test} result with -P {pipeline}:\n{text}"

@@ -39,8 +39,9 @@ fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
         });
     let random = prop::collection::vec(any::<u8>(), 0..200);
     // Plausible headers with wild numbers: the lengths a parser must doubt.
-    let headers = (prop::sample::select(vec![b'*', b'$', b'+', b'-', b':', b'%', b'~']), any::<i64>())
-        .prop_map(|(kind, n)| format!("{}{n}\r\n", char::from(kind)).into_bytes());
+    let headers =
+        (prop::sample::select(vec![b'*', b'$', b'+', b'-', b':', b'%', b'~']), any::<i64>())
+            .prop_map(|(kind, n)| format!("{}{n}\r\n", char::from(kind)).into_bytes());
     prop_oneof![valid(), mutated, random, headers]
 }
 
