@@ -151,6 +151,12 @@ impl<C: Clock> Store<C> {
         self.stats
     }
 
+    /// How many keys have a deadline (for `INFO`'s `expires=`); some may
+    /// have expired already and wait for lazy or active expiry.
+    pub fn expiring_len(&self) -> usize {
+        self.expiring.len()
+    }
+
     // ANCHOR: get
     /// The value of `key`, unless it is missing or expired.
     ///

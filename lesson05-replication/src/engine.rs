@@ -66,8 +66,9 @@ pub trait Backend: Send + 'static {
     fn tick(&mut self) {}
     /// Statistics for `INFO`.
     fn info(&mut self) -> Vec<(String, String)>;
-    /// The number of keys, for `INFO keyspace`.
-    fn keys(&mut self) -> usize;
+    /// The number of keys, and of keys with a time to live, for `INFO
+    /// keyspace`.
+    fn keys(&mut self) -> (usize, usize);
     /// A function that fsyncs the log without the lock, if writes wait for
     /// one ([`Durability::Sync`]).
     fn log_syncer(&self) -> Option<Box<dyn FnMut() -> Result<(), String> + Send>> {
@@ -142,8 +143,9 @@ impl<F: FileSystem, C: Clock + Send + 'static> Backend for Durable<F, C> {
         self.session.store().info()
     }
 
-    fn keys(&mut self) -> usize {
-        self.session.store().store().len()
+    fn keys(&mut self) -> (usize, usize) {
+        let store = self.session.store().store();
+        (store.len(), store.expiring_len())
     }
 
     fn log_syncer(&self) -> Option<Box<dyn FnMut() -> Result<(), String> + Send>> {
@@ -200,8 +202,8 @@ impl<E: lesson04_indexing::Engine + Send + 'static> Backend for Indexed<E> {
         self.session.engine().info().unwrap_or_else(|e| vec![("error".into(), e.to_string())])
     }
 
-    fn keys(&mut self) -> usize {
-        self.session.engine().len().unwrap_or(0)
+    fn keys(&mut self) -> (usize, usize) {
+        (self.session.engine().len().unwrap_or(0), 0)
     }
 
     fn blocks(&self) -> bool {
@@ -283,8 +285,9 @@ impl Engine {
         self.lock().tick();
     }
 
-    /// The backend's statistics, and its number of keys.
-    pub fn info(&self) -> (Vec<(String, String)>, usize) {
+    /// The backend's statistics, its number of keys and of keys with a
+    /// time to live.
+    pub fn info(&self) -> (Vec<(String, String)>, (usize, usize)) {
         let mut backend = self.lock();
         (backend.info(), backend.keys())
     }

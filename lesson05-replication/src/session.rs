@@ -352,7 +352,7 @@ fn config(args: &[Vec<u8>], shared: &Shared) -> Frame {
 /// Redis writes them; clients such as redis-py parse this text.
 fn info(args: &[Vec<u8>], shared: &Shared) -> String {
     let stats = &shared.stats;
-    let (engine_info, keys) = shared.engine.info();
+    let (engine_info, (keys, expires)) = shared.engine.info();
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed).to_string();
     let mut commit = vec![];
     if let Some(synced) = shared.engine.synced() {
@@ -392,7 +392,7 @@ fn info(args: &[Vec<u8>], shared: &Shared) -> String {
         (
             "Keyspace",
             if keys > 0 {
-                vec![("db0".into(), format!("keys={keys},expires=0,avg_ttl=0"))]
+                vec![("db0".into(), format!("keys={keys},expires={expires},avg_ttl=0"))]
             } else {
                 vec![]
             },

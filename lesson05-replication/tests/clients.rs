@@ -208,6 +208,42 @@ async fn redis_py(protocol: &str, password: Option<&[u8]>) {
     assert!(stdout(&output).contains("ok"), "{}", stdout(&output));
 }
 
+// ANCHOR: redis_py_session
+/// A session for the book: each statement, then what redis-py returned.
+const REDIS_PY_SESSION: &str = r#"
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]), decode_responses=True)
+for statement in [
+    "r.set('greeting', 'hello')",
+    "r.get('greeting')",
+    "r.incr('visits')",
+    "r.set('session', 'alice', ex=60)",
+    "r.ttl('session')",
+    "r.get('nosuch')",
+    "sorted(r.keys('*'))",
+    "r.config_get('appendfsync')",
+    "r.info('keyspace')",
+    "r.connection_pool.get_connection().protocol",
+]:
+    print(">>>", statement)
+    print(repr(eval(statement)))
+"#;
+// ANCHOR_END: redis_py_session
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_py_session_for_the_book() {
+    let python = venv_python();
+    let python = python.to_string_lossy();
+    let Some(python) = tool(&python, &["-c", "import redis; assert redis.__version__[0] == '8'"])
+    else {
+        return;
+    };
+    let server = common::start(|_| {}).await;
+    let args = vec!["-c".into(), REDIS_PY_SESSION.into(), port(&server)];
+    let output = run(&python, args, "").await;
+    insta::assert_snapshot!("redis_py_session", stdout(&output));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_py_with_its_defaults_speaks_resp3() {
     redis_py("default", None).await;
