@@ -91,7 +91,7 @@ async fn redis_cli_one_shot_and_piped() {
     let p = port(&server);
     let one_shot = |args: &[&str]| {
         let mut all = vec!["-p".to_string(), p.clone()];
-        all.extend(args.iter().map(|a| a.to_string()));
+        all.extend(args.iter().map(ToString::to_string));
         all
     };
     assert_eq!(stdout(&run(&cli, one_shot(&["SET", "greeting", "hello world"]), "").await), "OK\n");
@@ -133,7 +133,7 @@ async fn redis_benchmark_runs_unchanged() {
         let args = ["-p", &port(&server), "-t", "set,get,ping", "-n", "2000", "-r", "1000"]
             .iter()
             .chain(&["-c", "8", "-P", pipeline, "-q"])
-            .map(|s| s.to_string())
+            .map(ToString::to_string)
             .collect();
         let text = stdout(&run(&bench, args, "").await);
         for test in ["PING_INLINE", "PING_MBULK", "SET", "GET"] {
