@@ -208,9 +208,12 @@ impl Server {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => stream,
                     // Out of file descriptors, or the client left already:
-                    // not a reason to stop serving the others.
+                    // not a reason to stop serving the others. Pause a
+                    // moment, or a full descriptor table would make this
+                    // loop spin.
                     Err(e) => {
                         eprintln!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
                 },
@@ -345,10 +348,17 @@ async fn client_loop(
     loop {
         // Execute every command already read, until enough replies wait.
         let mut pending = 0;
+        let mut broken = None;
         while pending < config.output_buffer && !session.closing {
-            let Some(args) = conn.next_request().map_err(|e| Closed::Protocol(e.to_string()))?
-            else {
-                break;
+            let args = match conn.next_request() {
+                Ok(Some(args)) => args,
+                Ok(None) => break,
+                Err(e) => {
+                    // The commands before the bad bytes still get their
+                    // replies, as in Redis; then the error, and goodbye.
+                    broken = Some(Closed::Protocol(e.to_string()));
+                    break;
+                }
             };
             let (frame, wait) = session.handle(args, shared).await;
             pending += approximate_size(&frame);
@@ -356,9 +366,14 @@ async fn client_loop(
         }
         if !replies.is_empty() {
             send_replies(conn, &mut replies, shared).await?;
-            if session.closing {
-                return Ok(());
-            }
+        }
+        if let Some(broken) = broken {
+            return Err(broken);
+        }
+        if session.closing {
+            return Ok(());
+        }
+        if pending > 0 {
             continue;
         }
         if conn.buffered_input() > config.query_buffer_limit {

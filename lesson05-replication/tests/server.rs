@@ -299,3 +299,18 @@ async fn quit_answers_then_closes() {
     stream.write_all(&bytes).await.unwrap();
     assert_eq!(read_to_close(&mut stream).await, b"+OK\r\n");
 }
+
+#[tokio::test]
+async fn commands_before_bad_bytes_are_answered_first() {
+    let server = start(|_| {}).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut bytes = encode_command(&[b"SET", b"k", b"v"]);
+    bytes.extend_from_slice(b"*1\r\n!oops\r\n");
+    stream.write_all(&bytes).await.unwrap();
+    assert_eq!(
+        read_to_close(&mut stream).await,
+        b"+OK\r\n-ERR Protocol error: expected '$', got '!'\r\n"
+    );
+    let mut client = server.client().await;
+    assert_eq!(client.call(&["GET", "k"]).await.unwrap(), bulk("v"));
+}
