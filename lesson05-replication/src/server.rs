@@ -400,24 +400,19 @@ async fn send_replies(
     shared: &Shared,
 ) -> Result<(), Closed> {
     // One wait covers the batch: the furthest log position any reply needs.
-    let furthest = replies
-        .iter()
-        .filter_map(|(_, wait, _)| match wait {
-            Durability::Sync(lsn) => Some(*lsn),
-            _ => None,
-        })
-        .max();
-    let wait = match furthest {
-        Some(lsn) => Durability::Sync(lsn),
-        None if replies.iter().any(|(_, wait, _)| *wait == Durability::Flush) => Durability::Flush,
-        None => Durability::Done,
-    };
+    let wait =
+        replies.iter().fold(Durability::Done, |furthest, (_, wait, _)| match (furthest, wait) {
+            (Durability::Sync(a), Durability::Sync(b)) => Durability::Sync(a.max(*b)),
+            (Durability::Flush(a), Durability::Flush(b)) => Durability::Flush(a.max(*b)),
+            (Durability::Done, other) => *other,
+            (furthest, _) => furthest,
+        });
     let failed = shared.engine.settle(wait).await.err();
     let protocol = conn.protocol;
     for (frame, wait, version) in replies.drain(..) {
         conn.protocol = version;
         match (&failed, wait) {
-            (Some(why), Durability::Sync(_) | Durability::Flush) => {
+            (Some(why), Durability::Sync(_) | Durability::Flush(_)) => {
                 conn.push(&Frame::Error(format!("ERR write not durable: {why}")));
             }
             _ => conn.push(&frame),
