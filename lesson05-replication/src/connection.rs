@@ -7,6 +7,7 @@
 //! the lot instead of for each. That is where pipelining's speed comes from.
 
 use std::io;
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,8 +30,6 @@ pub struct Connection {
     progress: RequestProgress,
     /// Encoded replies waiting to be written.
     output: Vec<u8>,
-    /// RESP2 until the client says `HELLO 3`.
-    pub protocol: Protocol,
     limits: Limits,
 }
 
@@ -42,7 +41,6 @@ impl Connection {
             input: BytesMut::with_capacity(READ_CHUNK),
             progress: RequestProgress::default(),
             output: Vec::new(),
-            protocol: Protocol::Resp2,
             limits,
         }
     }
@@ -76,9 +74,11 @@ impl Connection {
         self.input.len()
     }
 
-    /// Encodes `frame` after the replies already waiting.
-    pub fn push(&mut self, frame: &Frame) {
-        frame.encode_into(self.protocol, &mut self.output);
+    /// Encodes `frame` in `protocol` after the replies already waiting.
+    /// The protocol is the session's when the command ran: a pipelined
+    /// `HELLO 3` switches the replies after its own, not the ones before.
+    pub fn push(&mut self, frame: &Frame, protocol: Protocol) {
+        frame.encode_into(protocol, &mut self.output);
     }
 
     /// Bytes of replies waiting to be written.
@@ -87,9 +87,19 @@ impl Connection {
     }
 
     /// Writes every waiting reply, in one system call when the socket takes
-    /// them all.
-    pub async fn write_out(&mut self) -> io::Result<()> {
-        self.stream.write_all(&self.output).await?;
+    /// them all. Fails with [`io::ErrorKind::TimedOut`] if the socket takes
+    /// nothing for `stall`: the client is not reading. A client that reads
+    /// slowly but steadily is never cut off.
+    pub async fn write_out(&mut self, stall: Duration) -> io::Result<()> {
+        let mut written = 0;
+        while written < self.output.len() {
+            match tokio::time::timeout(stall, self.stream.write(&self.output[written..])).await {
+                Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(Ok(n)) => written += n,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(io::ErrorKind::TimedOut.into()),
+            }
+        }
         self.output.clear();
         Ok(())
     }

@@ -70,7 +70,9 @@ pub enum Protocol {
 pub struct Limits {
     /// The longest bulk string (Redis: `proto-max-bulk-len`, 512 MB).
     pub max_bulk: usize,
-    /// The most elements in one command (Redis: 1,048,576).
+    /// The most elements in one command. Redis 7 allows any count up to
+    /// 2³¹ once a client has authenticated; a million arguments is already
+    /// more than any real command sends.
     pub max_array: usize,
     /// The longest inline command line (Redis: 64 KB).
     pub max_inline: usize,
@@ -107,6 +109,7 @@ fn protocol_error<T>(what: impl Into<String>) -> Result<T, ProtocolError> {
 /// header that never ends.
 const MAX_HEADER: usize = 32;
 
+// ANCHOR: progress
 /// Where a request's parse stopped, so that the next call goes on from
 /// there instead of checking again the arguments it already has. Without
 /// it, a command of a million arguments arriving in small reads would be
@@ -120,6 +123,7 @@ pub struct RequestProgress {
     /// Bytes of the buffer these arguments took, from the request's start.
     offset: usize,
 }
+// ANCHOR_END: progress
 
 // ANCHOR: parse_request
 /// Parses one request from the start of `buf`: an array of bulk strings, or
@@ -182,15 +186,15 @@ pub fn parse_request(
 /// An inline command: one line, split into arguments as lesson 2's REPL
 /// splits what you type (quotes and escapes included).
 fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Parsed<Vec<Vec<u8>>>, ProtocolError> {
+    // As in Redis, the limit is on waiting for the end of the line: a
+    // whole line that arrived at once is taken whatever its length (the
+    // query buffer limit still bounds it).
     let Some(end) = buf.iter().position(|&b| b == b'\n') else {
         if buf.len() > limits.max_inline {
             return protocol_error("too big inline request");
         }
         return Ok(Parsed::Incomplete);
     };
-    if end > limits.max_inline {
-        return protocol_error("too big inline request");
-    }
     let text = buf[..end].strip_suffix(b"\r").unwrap_or(&buf[..end]);
     match lesson02_kv::tokenizer::tokenize(text) {
         Ok(args) => Ok(Parsed::Done(args, end + 1)),
@@ -220,8 +224,13 @@ fn line_within(
     }
 }
 
-/// A strict decimal integer, as RESP writes lengths and integers.
+/// A strict decimal integer, as RESP writes lengths and integers: an
+/// optional `-` and digits, nothing else (Rust's parser would also take a
+/// `+`, Redis's does not).
 fn parse_int(digits: &[u8]) -> Option<i64> {
+    if digits.first() == Some(&b'+') {
+        return None;
+    }
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
@@ -486,8 +495,12 @@ mod tests {
         assert_eq!(err(b"*x\r\n"), "invalid multibulk length");
         assert_eq!(err(b"*1\r\n:1\r\n"), "expected '$', got ':'");
         assert_eq!(err(b"GET aaaaaaaaa"), "too big inline request");
+        // As in Redis, a whole line is taken whatever its length.
+        assert!(matches!(parse(b"GET aaaaaaaaa\r\n"), Ok(Parsed::Done(_, 15))));
         assert_eq!(err(b"*1\r\n$1\r\nab\r\n"), "bulk string not followed by CRLF");
         assert_eq!(err(b"*11111111111111111111111111111111111"), "header line too long");
+        assert_eq!(err(b"*+1\r\n"), "invalid multibulk length");
+        assert_eq!(err(b"*1\r\n$+1\r\n"), "invalid bulk length");
         // Within the limits, a big announced length is only a promise.
         assert_eq!(parse(b"*4\r\n$10\r\n"), Ok(Parsed::Incomplete));
         assert_eq!(parse(b"*0\r\n"), Ok(Parsed::Done(vec![], 4)));

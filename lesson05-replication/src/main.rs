@@ -119,6 +119,7 @@ fn main() -> ExitCode {
     }
 }
 
+// ANCHOR: shutdown_signal
 /// Completes on Ctrl-C (SIGINT) or SIGTERM, what `kill` and service
 /// managers send.
 async fn shutdown_signal() {
@@ -138,3 +139,4 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
 }
+// ANCHOR_END: shutdown_signal

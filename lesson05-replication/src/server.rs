@@ -87,8 +87,9 @@ pub struct Config {
     /// a client that pipelines a million commands costs this much memory,
     /// not a million replies' worth.
     pub output_buffer: usize,
-    /// A client that takes none of its replies for this long is
-    /// disconnected: it sends and never reads.
+    /// A client whose socket takes none of its replies for this long is
+    /// disconnected: it sends and never reads. (One that reads slowly but
+    /// steadily is not.)
     pub output_timeout: Duration,
     /// A client that sends nothing for this long is disconnected (Redis:
     /// `timeout`, off by default).
@@ -118,7 +119,7 @@ impl Config {
 /// Counters for `INFO` and tests.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Connections accepted, ever.
+    /// Connections served, ever (not counting the rejected ones).
     pub connections: AtomicU64,
     /// Connections open now.
     pub connected: AtomicU64,
@@ -219,8 +220,8 @@ impl Server {
                 },
                 () = &mut shutdown => break,
             };
-            shared.stats.connections.fetch_add(1, Ordering::Relaxed);
             let Some(slot) = take_slot(&slots, &stream, &shared.stats) else { continue };
+            shared.stats.connections.fetch_add(1, Ordering::Relaxed);
             let id = next_id.fetch_add(1, Ordering::Relaxed);
             let (shared, stopping, done) = (shared.clone(), stopping.clone(), done.clone());
             tokio::spawn(async move {
@@ -322,8 +323,8 @@ async fn serve_client(
         Ok(()) | Err(Closed::Gone) => {}
         Err(Closed::Protocol(e)) => {
             shared.stats.protocol_errors.fetch_add(1, Ordering::Relaxed);
-            conn.push(&Frame::Error(e));
-            let _ = tokio::time::timeout(Duration::from_secs(1), conn.write_out()).await;
+            conn.push(&Frame::Error(e), session.protocol);
+            let _ = conn.write_out(Duration::from_secs(1)).await;
         }
         Err(Closed::Limit(why)) => {
             shared.stats.closed_for_limits.fetch_add(1, Ordering::Relaxed);
@@ -382,18 +383,22 @@ async fn client_loop(
         // Nothing left to do: read more, unless the server is stopping.
         let idle = config.idle_timeout.unwrap_or(Duration::MAX);
         tokio::select! {
+            // Stopping wins over new input: a client that keeps sending
+            // must not hold the shutdown up.
+            biased;
+            _ = stopping.changed() => return Ok(()),
             read = tokio::time::timeout(idle, conn.read_more()) => match read {
                 Ok(Ok(true)) => {}
                 Ok(Ok(false) | Err(_)) => return Err(Closed::Gone),
                 Err(_) => return Err(Closed::Dropped),
             },
-            _ = stopping.changed() => return Ok(()),
         }
     }
 }
 
 /// Waits until the replies may go (their writes are durable), then writes
-/// them in one go, within the output timeout.
+/// them in one go; drops a client whose socket takes nothing for the output
+/// timeout.
 async fn send_replies(
     conn: &mut Connection,
     replies: &mut Vec<(Frame, Durability, crate::frame::Protocol)>,
@@ -408,21 +413,18 @@ async fn send_replies(
             (furthest, _) => furthest,
         });
     let failed = shared.engine.settle(wait).await.err();
-    let protocol = conn.protocol;
-    for (frame, wait, version) in replies.drain(..) {
-        conn.protocol = version;
+    for (frame, wait, protocol) in replies.drain(..) {
         match (&failed, wait) {
             (Some(why), Durability::Sync(_) | Durability::Flush(_)) => {
-                conn.push(&Frame::Error(format!("ERR write not durable: {why}")));
+                conn.push(&Frame::Error(format!("ERR write not durable: {why}")), protocol);
             }
-            _ => conn.push(&frame),
+            _ => conn.push(&frame, protocol),
         }
     }
-    conn.protocol = protocol;
-    match tokio::time::timeout(shared.config.output_timeout, conn.write_out()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(Closed::Gone),
-        Err(_) => Err(Closed::Dropped),
+    match conn.write_out(shared.config.output_timeout).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(Closed::Dropped),
+        Err(_) => Err(Closed::Gone),
     }
 }
 // ANCHOR_END: client_loop

@@ -237,9 +237,11 @@ impl Session {
 /// ours are Redis 7.0's (the commands we have behave as 7.0's do).
 pub const REDIS_VERSION: &str = "7.0.0";
 
-/// Every command: the engine's and the server's.
+/// Every command: the engine's and the server's. Where both have one
+/// (`INFO`, `QUIT`), the server answers, so the server's is listed.
 fn all_specs(shared: &Shared) -> impl Iterator<Item = &'static CommandSpec> + '_ {
-    shared.engine.specs().iter().copied().chain(SERVER_COMMANDS)
+    let shadowed = |spec: &&CommandSpec| find(SERVER_COMMANDS, spec.name.as_bytes()).is_none();
+    shared.engine.specs().iter().copied().filter(shadowed).chain(SERVER_COMMANDS)
 }
 
 // ANCHOR: command_info

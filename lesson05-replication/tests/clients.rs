@@ -211,6 +211,7 @@ async fn redis_py(protocol: &str, password: Option<&[u8]>) {
 // ANCHOR: redis_py_session
 /// A session for the book: each statement, then what redis-py returned.
 const REDIS_PY_SESSION: &str = r#"
+# ANCHOR: redis_py_code
 import sys, redis
 r = redis.Redis(port=int(sys.argv[1]), decode_responses=True)
 for statement in [
@@ -227,6 +228,7 @@ for statement in [
 ]:
     print(">>>", statement)
     print(repr(eval(statement)))
+# ANCHOR_END: redis_py_code
 "#;
 // ANCHOR_END: redis_py_session
 

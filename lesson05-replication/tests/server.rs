@@ -275,6 +275,21 @@ async fn client_and_command_introspection() {
     let Frame::Integer(count) = client.call(&["COMMAND", "COUNT"]).await.unwrap() else { panic!() };
     let Frame::Array(all) = client.call(&["COMMAND"]).await.unwrap() else { panic!() };
     assert_eq!(all.len() as i64, count);
+    let mut names: Vec<&Frame> = all
+        .iter()
+        .map(|c| match c {
+            Frame::Array(fields) => &fields[0],
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    names.sort_by_key(|n| format!("{n:?}"));
+    names.dedup();
+    assert_eq!(names.len() as i64, count, "each command once");
+    // INFO is the server's, which takes sections.
+    let Frame::Array(info) = client.call(&["COMMAND", "INFO", "info"]).await.unwrap() else {
+        panic!()
+    };
+    assert!(matches!(&info[0], Frame::Array(f) if f[1] == Frame::Integer(-1)), "{info:?}");
     let Frame::Array(info) = client.call(&["COMMAND", "INFO", "get", "nosuch"]).await.unwrap()
     else {
         panic!()
