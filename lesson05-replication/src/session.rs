@@ -56,18 +56,20 @@ impl Session {
     /// Answers one request, from the session or from the engine.
     pub async fn handle(&mut self, args: Vec<Vec<u8>>, shared: &Shared) -> (Frame, Durability) {
         shared.stats.commands.fetch_add(1, Ordering::Relaxed);
-        let name = args[0].to_ascii_uppercase();
-        if !self.authenticated && !matches!(&name[..], b"AUTH" | b"HELLO" | b"QUIT") {
+        let name = &args[0][..];
+        let allowed_before_auth =
+            |n: &[u8]| [&b"AUTH"[..], b"HELLO", b"QUIT"].iter().any(|a| a.eq_ignore_ascii_case(n));
+        if !self.authenticated && !allowed_before_auth(name) {
             return (error("NOAUTH Authentication required."), Durability::Done);
         }
-        if let Some(spec) = find(SERVER_COMMANDS, &name) {
+        if let Some(spec) = find(SERVER_COMMANDS, name) {
             let given = args.len() - 1;
             if given < spec.min_args || spec.max_args.is_some_and(|max| given > max) {
                 return (error(command::wrong_arity(&args[0])), Durability::Done);
             }
             return (self.server_command(spec.name, &args[1..], shared), Durability::Done);
         }
-        if find(shared.engine.specs().iter().copied(), &name).is_none() {
+        if find(shared.engine.specs().iter().copied(), name).is_none() {
             return (error(command::unknown_command(&args)), Durability::Done);
         }
         let (reply, wait) = shared.engine.execute_async(args).await;
