@@ -1,5 +1,7 @@
 //! The course's own book as a corpus: a search for "group commit" finds the
-//! chapter that explains it first.
+//! chapter that explains it first. The corpus is the book as far as this
+//! lesson: later parts are later lessons' business (lesson 5 explains group
+//! commit again, for a server), and must not change what this test finds.
 
 use std::path::Path;
 
@@ -10,6 +12,15 @@ use serde_json::json;
 fn chapters(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        let later = path
+            .file_name()
+            .and_then(|n| n.to_str()?.strip_prefix("lesson")?.parse::<u32>().ok())
+            .is_some_and(|lesson| lesson > 4);
+        // The table of contents is not a chapter: it names every chapter
+        // of every lesson, later ones included.
+        if later || path.file_name().is_some_and(|n| n == "SUMMARY.md") {
+            continue;
+        }
         if path.is_dir() {
             chapters(&path, root, out);
         } else if path.extension().is_some_and(|e| e == "md") {
