@@ -9,14 +9,16 @@
 //! durable awaits a [`watch`] channel that says how far the log is synced:
 //!
 //! ```text
-//!   task A ─ append ─ request(300) ─ await synced ≥ 300 ──────────────────── reply
-//!   task B ── append ─ request(340) ─ await synced ≥ 340 ─────────────────── reply
-//!   syncer          ─ wakes: write out to 340 ─ fsync ─ synced = 340 ─┘
+//!   task A ─ append ─ yield ─ request(300) ─ await synced ≥ 300 ───────────── reply
+//!   task B ── append ─ yield ─ request(340) ─ await synced ≥ 340 ──────────── reply
+//!   syncer                 ─ wakes: write out to 340 ─ fsync ─ synced = 340 ─┘
 //! ```
 //!
-//! While the syncer's fsync runs, more tasks append and request; the next
-//! fsync covers them all. Under load a group holds as many writes as
-//! arrived during one fsync: the slower the disk, the bigger the groups.
+//! A task yields once before it asks, so that every connection ready to run
+//! appends its record first. While the syncer's fsync runs, more tasks
+//! append and request; the next fsync covers them all. Under load a group
+//! holds as many writes as arrived during one fsync: the slower the disk,
+//! the bigger the groups.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;

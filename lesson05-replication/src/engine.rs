@@ -11,11 +11,12 @@
 //! A command runs for a microsecond or two: a hash-map lookup, maybe an
 //! append to an in-memory buffer. Everything around it, reading the socket,
 //! parsing RESP, encoding and writing the reply, costs ten times more and
-//! needs no lock. So connections run as tasks on all cores and take a
-//! [`std::sync::Mutex`] only around the command itself, never across an
-//! `.await`; a std mutex is the right one for that (tokio's docs say so
-//! too), since it is cheaper and nobody waits long. Redis makes the other
-//! choice, one thread for every command, and gets the same effect: no two
+//! needs no lock. So connections run as tasks, on one runtime thread or
+//! several (`--threads`), and take a [`std::sync::Mutex`] only around the
+//! command itself, never across an `.await`; a std mutex is the right one
+//! for that (tokio's docs say so too), since it is cheaper and nobody waits
+//! long. The lock is also what lets the syncer thread write the log out.
+//! Redis runs every command on one thread, and gets the same effect: no two
 //! commands ever run at once, so each is atomic.
 //!
 //! The slow part is the disk. Under `--fsync always` a write's reply waits

@@ -118,7 +118,8 @@ pub struct RequestProgress {
     /// The arguments parsed so far, and how many the array announced.
     args: Vec<Vec<u8>>,
     expected: usize,
-    /// Bytes of the buffer these arguments took, from the request's start.
+    /// Bytes of the buffer these arguments took, from the request's start;
+    /// for an inline line, how far the search for its end got.
     offset: usize,
 }
 // ANCHOR_END: progress
@@ -137,7 +138,7 @@ pub fn parse_request(
         return Ok(Parsed::Incomplete);
     }
     if buf[0] != b'*' {
-        return parse_inline(buf, limits);
+        return parse_inline(buf, progress, limits);
     }
     if progress.offset == 0 {
         // The array's header: how many arguments follow.
@@ -183,16 +184,26 @@ pub fn parse_request(
 
 /// An inline command: one line, split into arguments as lesson 2's REPL
 /// splits what you type (quotes and escapes included).
-fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Parsed<Vec<Vec<u8>>>, ProtocolError> {
+/// `progress.offset` remembers how far the search for the newline got, so
+/// that a line arriving a byte at a time is not searched from its start
+/// after every byte.
+fn parse_inline(
+    buf: &[u8],
+    progress: &mut RequestProgress,
+    limits: &Limits,
+) -> Result<Parsed<Vec<Vec<u8>>>, ProtocolError> {
     // As in Redis, the limit is on waiting for the end of the line: a
     // whole line that arrived at once is taken whatever its length (the
     // query buffer limit still bounds it).
-    let Some(end) = buf.iter().position(|&b| b == b'\n') else {
+    let from = progress.offset.min(buf.len());
+    let Some(end) = buf[from..].iter().position(|&b| b == b'\n').map(|at| from + at) else {
         if buf.len() > limits.max_inline {
             return protocol_error("too big inline request");
         }
+        progress.offset = buf.len();
         return Ok(Parsed::Incomplete);
     };
+    *progress = RequestProgress::default();
     let text = buf[..end].strip_suffix(b"\r").unwrap_or(&buf[..end]);
     match lesson02_kv::tokenizer::tokenize(text) {
         Ok(args) => Ok(Parsed::Done(args, end + 1)),

@@ -53,8 +53,8 @@ struct ServerArgs {
     /// thread, as Redis does: measured faster on a small machine, see the
     /// book. The syncer and the durable store's flusher have threads of
     /// their own either way.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: u16,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -98,11 +98,11 @@ fn main() -> ExitCode {
     config.requirepass = args.requirepass.map(String::into_bytes);
 
     // ANCHOR: runtime
-    let runtime = if args.threads <= 1 {
+    let runtime = if args.threads == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
+            .worker_threads(usize::from(args.threads))
             .enable_all()
             .build()
     };

@@ -83,9 +83,9 @@ pub struct Config {
     /// Bytes read but not yet parsed, at most (Redis:
     /// `client-query-buffer-limit`, 1 GB).
     pub query_buffer_limit: usize,
-    /// Once this many bytes of replies wait, stop executing and write them:
-    /// a client that pipelines a million commands costs this much memory,
-    /// not a million replies' worth.
+    /// Once this many bytes of replies wait, stop executing and write them.
+    /// One read brings at most a few hundred commands, but each may have a
+    /// big reply (`GET` of a large value): this bounds what waits at once.
     pub output_buffer: usize,
     /// A client whose socket takes none of its replies for this long is
     /// disconnected: it sends and never reads. (One that reads slowly but

@@ -69,6 +69,13 @@ impl Session {
             }
             return (self.server_command(spec.name, &args[1..], shared), Durability::Done);
         }
+        if name.eq_ignore_ascii_case(b"HELP") {
+            // The engine's HELP knows only its own commands; the server's
+            // knows the server's too.
+            let help =
+                lesson02_kv::execute::help(all_specs(shared), args.get(1).map(Vec::as_slice));
+            return (help.into(), Durability::Done);
+        }
         if find(shared.engine.specs().iter().copied(), name).is_none() {
             return (error(command::unknown_command(&args)), Durability::Done);
         }

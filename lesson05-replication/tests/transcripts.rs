@@ -59,6 +59,7 @@ async fn redis_cli_session() {
         CLIENT SETNAME book
         CLIENT GETNAME
         CONFIG GET append*
+        HELP HELLO
         ",
     )
     .await;
