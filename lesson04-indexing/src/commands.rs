@@ -64,8 +64,8 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// Parses one command line's arguments.
 pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Command> {
-    let name = args.first().cloned().unwrap_or_default();
-    if let Some(spec) = command::checked_spec(COMMANDS, &name, args.len().saturating_sub(1))? {
+    let name = args.first().map_or(&[][..], Vec::as_slice);
+    if let Some(spec) = command::checked_spec(COMMANDS, name, args.len().saturating_sub(1))? {
         return Ok(match spec.name {
             "SCAN" => {
                 let end = args.pop().expect("two arguments");
