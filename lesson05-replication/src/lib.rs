@@ -16,6 +16,8 @@
 //! ```
 //!
 //! [`client`] is a small RESP client for tests and the book's transcripts.
+//! [`partition`] starts the cluster (part 2): hash slots, as Redis Cluster
+//! assigns keys to shards, and a consistent-hash ring to compare.
 
 pub mod client;
 pub mod command;
@@ -23,6 +25,7 @@ pub mod commit;
 pub mod connection;
 pub mod engine;
 pub mod frame;
+pub mod partition;
 pub mod server;
 pub mod session;
 
