@@ -47,20 +47,24 @@ pub const SNAPSHOT_FILE: &str = "snapshot.db";
 pub const LOCK_FILE: &str = "LOCK";
 
 // ANCHOR: policy
-/// When the log is fsynced, as Redis's `appendfsync` setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When the log is fsynced, as Redis's `appendfsync` setting. It is also
+/// the `--fsync` flag's value, in this lesson's binary and in lesson 5's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FsyncPolicy {
     /// Before every reply to a write: an acknowledged write survives a
     /// power cut. The slowest; group commit (see [`crate::shared`]) shares
     /// one fsync among concurrent writers.
+    #[value(help = "Before every reply to a write.")]
     Always,
     /// Once a second, in a background thread: a power cut loses the last
     /// second or two of acknowledged writes (more if the disk stalls: the
     /// bound is not enforced, see the book).
+    #[value(name = "everysec", help = "Once a second, in the background.")]
     EverySec,
     /// Never: the operating system writes the data back when it likes
     /// (Linux: within about 30 s). A crash of this process loses nothing; a
     /// crash of the machine loses whatever was not written back yet.
+    #[value(help = "Never; the operating system writes back when it likes.")]
     Never,
 }
 // ANCHOR_END: policy

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use lesson02_kv::repl;
 use lesson03_persistence::{DurableStore, FsyncPolicy, Options, Session};
 
@@ -19,31 +19,17 @@ struct Args {
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
     /// When to fsync the log.
-    #[arg(long, value_enum, default_value_t = Fsync::Everysec)]
-    fsync: Fsync,
+    #[arg(long, value_enum, default_value_t = FsyncPolicy::EverySec)]
+    fsync: FsyncPolicy,
     /// Cut the log at the first damaged record instead of refusing to start
     /// (the records after it are lost).
     #[arg(long)]
     repair: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Fsync {
-    /// Before every reply to a write.
-    Always,
-    /// Once a second, in the background.
-    Everysec,
-    /// Never; the operating system writes back when it likes.
-    Never,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
-    let fsync = match args.fsync {
-        Fsync::Always => FsyncPolicy::Always,
-        Fsync::Everysec => FsyncPolicy::EverySec,
-        Fsync::Never => FsyncPolicy::Never,
-    };
+    let fsync = args.fsync;
     let options = Options { fsync, repair: args.repair, ..Options::default() };
     let (store, report) = match DurableStore::open(&args.data_dir, options) {
         Ok(opened) => opened,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use lesson03_persistence::FsyncPolicy;
 use lesson05_replication::{Config, EngineConfig, EngineKind};
 
@@ -32,14 +32,14 @@ struct ServerArgs {
     #[arg(long, default_value_t = 6380)]
     port: u16,
     /// Which store to serve.
-    #[arg(long, value_enum, default_value_t = Engine::Durable)]
-    engine: Engine,
+    #[arg(long, value_enum, default_value_t = EngineKind::Durable)]
+    engine: EngineKind,
     /// Where the store keeps its files.
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
     /// When the durable store fsyncs its log.
-    #[arg(long, value_enum, default_value_t = Fsync::Everysec)]
-    fsync: Fsync,
+    #[arg(long, value_enum, default_value_t = FsyncPolicy::EverySec)]
+    fsync: FsyncPolicy,
     /// Connections served at once.
     #[arg(long, default_value_t = 10_000)]
     maxclients: usize,
@@ -57,41 +57,9 @@ struct ServerArgs {
     threads: u16,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Engine {
-    /// Lesson 3's durable store: every command, TTLs, fsync policies.
-    Durable,
-    /// Lesson 4's Bitcask.
-    Bitcask,
-    /// Lesson 4's B+tree.
-    Btree,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Fsync {
-    /// Before every write's reply (group commit shares fsyncs).
-    Always,
-    /// Once a second.
-    Everysec,
-    /// Never: the OS decides.
-    Never,
-}
-
 fn main() -> ExitCode {
     let Command::Server(args) = Args::parse().command;
-    let engine = EngineConfig {
-        kind: match args.engine {
-            Engine::Durable => EngineKind::Durable,
-            Engine::Bitcask => EngineKind::Bitcask,
-            Engine::Btree => EngineKind::Btree,
-        },
-        data_dir: args.data_dir,
-        fsync: match args.fsync {
-            Fsync::Always => FsyncPolicy::Always,
-            Fsync::Everysec => FsyncPolicy::EverySec,
-            Fsync::Never => FsyncPolicy::Never,
-        },
-    };
+    let engine = EngineConfig { kind: args.engine, data_dir: args.data_dir, fsync: args.fsync };
     let mut config = Config::new(engine);
     config.max_clients = args.maxclients;
     config.idle_timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));

@@ -19,8 +19,8 @@ use crate::engine::{Backend, Durability, Durable, Engine, Indexed};
 use crate::frame::{Frame, Limits};
 use crate::session::Session;
 
-/// Which store the server serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which store the server serves; also the binary's `--engine` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EngineKind {
     /// Lesson 3's durable store: every command, TTLs, fsync policies.
     #[default]
