@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, faulty_engine, load, start_engine};
+use common::{config, faulty_engine, load, reopen, start_config, start_engine};
 use lesson03_persistence::FsyncPolicy;
 use lesson03_persistence::fs::{Faults, FaultyFs};
 use lesson05_replication::{EngineKind, Frame};
@@ -51,10 +51,7 @@ async fn concurrent_clients_share_fsyncs_and_lose_nothing_on_power_cut() {
     // Pull the plug: whatever was not fsynced is gone.
     fs.power_cut();
     let dir = server.stop_after_crash().await;
-    let (mut config, _unused) = common::config(FsyncPolicy::Always);
-    config.engine.data_dir = dir.path().to_path_buf();
-    let (engine, _) = config.engine.open().unwrap();
-    let server = start_engine(engine, config, dir).await;
+    let server = reopen(dir, FsyncPolicy::Always).await;
     let mut client = server.client().await;
     assert_eq!(client.call(&["DBSIZE"]).await.unwrap(), Frame::Integer(acknowledged as i64));
 }
@@ -103,10 +100,7 @@ async fn shutdown_answers_commands_in_flight_and_keeps_them() {
 
     // And it is on disk, even if the power goes now.
     fs.power_cut();
-    let (mut config, _unused) = common::config(FsyncPolicy::Always);
-    config.engine.data_dir = dir.path().to_path_buf();
-    let (engine, _) = config.engine.open().unwrap();
-    let server = start_engine(engine, config, dir).await;
+    let server = reopen(dir, FsyncPolicy::Always).await;
     let mut client = server.client().await;
     assert_eq!(client.call(&["GET", "in-flight"]).await.unwrap(), Frame::Bulk(b"1".to_vec()));
 }
@@ -125,10 +119,7 @@ async fn shutdown_makes_an_everysec_log_durable() {
     drop(client);
     let dir = server.stop().await;
     fs.power_cut();
-    let (mut config, _unused) = common::config(FsyncPolicy::EverySec);
-    config.engine.data_dir = dir.path().to_path_buf();
-    let (engine, _) = config.engine.open().unwrap();
-    let server = start_engine(engine, config, dir).await;
+    let server = reopen(dir, FsyncPolicy::EverySec).await;
     let mut client = server.client().await;
     assert_eq!(client.call(&["DBSIZE"]).await.unwrap(), Frame::Integer(100));
 }
@@ -138,8 +129,7 @@ async fn lesson_four_engines_serve_their_commands_and_keep_them() {
     for kind in [EngineKind::Btree, EngineKind::Bitcask] {
         let (mut config, dir) = config(FsyncPolicy::Always);
         config.engine.kind = kind;
-        let (engine, _) = config.engine.open().unwrap();
-        let server = start_engine(engine, config.clone(), dir).await;
+        let server = start_config(config.clone(), dir).await;
         let mut client = server.client().await;
         assert_eq!(client.call(&["SET", "b", "2"]).await.unwrap(), ok());
         assert_eq!(client.call(&["SET", "a", "1"]).await.unwrap(), ok());
@@ -155,8 +145,7 @@ async fn lesson_four_engines_serve_their_commands_and_keep_them() {
         let dir = server.stop().await;
 
         config.engine.data_dir = dir.path().to_path_buf();
-        let (engine, _) = config.engine.open().unwrap();
-        let server = start_engine(engine, config, dir).await;
+        let server = start_config(config, dir).await;
         let mut client = server.client().await;
         assert_eq!(client.call(&["GET", "a"]).await.unwrap(), Frame::Bulk(b"2".to_vec()));
         assert_eq!(client.call(&["DBSIZE"]).await.unwrap(), Frame::Integer(2));

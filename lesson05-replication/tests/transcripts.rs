@@ -7,13 +7,17 @@
 
 mod common;
 
-use lesson05_replication::client::{Client, encode_command};
+use lesson05_replication::Config;
+use lesson05_replication::client::encode_command;
 
 /// The prompt the book shows: the port of the chapter's command line, not
 /// the random one the test server got.
 const PROMPT: &str = "127.0.0.1:6380> ";
 
-async fn transcript(client: &mut Client, script: &str) -> String {
+/// Runs `script` on a fresh server with `change` applied to its settings.
+async fn transcript(change: impl FnOnce(&mut Config), script: &str) -> String {
+    let server = common::start(change).await;
+    let mut client = server.client().await;
     let mut out = String::new();
     for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if line.starts_with('#') {
@@ -38,10 +42,8 @@ async fn transcript(client: &mut Client, script: &str) -> String {
 
 #[tokio::test]
 async fn redis_cli_session() {
-    let server = common::start(|_| {}).await;
-    let mut client = server.client().await;
     let text = transcript(
-        &mut client,
+        |_| {},
         "
         PING
         SET greeting \"hello world\"
@@ -68,10 +70,8 @@ async fn redis_cli_session() {
 
 #[tokio::test]
 async fn resp_on_the_wire() {
-    let server = common::start(|_| {}).await;
-    let mut client = server.client().await;
     let text = transcript(
-        &mut client,
+        |_| {},
         "
         @raw SET k hello
         @raw GET k
@@ -90,10 +90,8 @@ async fn resp_on_the_wire() {
 
 #[tokio::test]
 async fn resp3_session() {
-    let server = common::start(|_| {}).await;
-    let mut client = server.client().await;
     let text = transcript(
-        &mut client,
+        |_| {},
         "
         HELLO 3
         GET nosuch
@@ -108,10 +106,8 @@ async fn resp3_session() {
 
 #[tokio::test]
 async fn auth_session() {
-    let server = common::start(|c| c.requirepass = Some(b"s3cret".to_vec())).await;
-    let mut client = server.client().await;
     let text = transcript(
-        &mut client,
+        |c| c.requirepass = Some(b"s3cret".to_vec()),
         "
         GET k
         AUTH wrong

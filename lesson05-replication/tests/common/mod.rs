@@ -38,8 +38,21 @@ pub fn config(fsync: FsyncPolicy) -> (Config, TempDir) {
 pub async fn start(change: impl FnOnce(&mut Config)) -> TestServer {
     let (mut config, dir) = config(FsyncPolicy::Never);
     change(&mut config);
+    start_config(config, dir).await
+}
+
+/// A server on the engine `config` names, with its data in `dir`.
+pub async fn start_config(config: Config, dir: TempDir) -> TestServer {
     let (engine, _) = config.engine.open().unwrap();
     start_engine(engine, config, dir).await
+}
+
+/// A server on the durable store already in `dir` (after a stop, or a
+/// power cut), on the real file system.
+pub async fn reopen(dir: TempDir, fsync: FsyncPolicy) -> TestServer {
+    let (mut config, _unused) = config(fsync);
+    config.engine.data_dir = dir.path().to_path_buf();
+    start_config(config, dir).await
 }
 
 /// A server on the durable store in `dir`, through a faulty file system.
