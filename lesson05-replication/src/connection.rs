@@ -81,11 +81,6 @@ impl Connection {
         frame.encode_into(protocol, &mut self.output);
     }
 
-    /// Bytes of replies waiting to be written.
-    pub fn buffered_output(&self) -> usize {
-        self.output.len()
-    }
-
     /// Writes every waiting reply, in one system call when the socket takes
     /// them all. Fails with [`io::ErrorKind::TimedOut`] if the socket takes
     /// nothing for `stall`: the client is not reading. A client that reads

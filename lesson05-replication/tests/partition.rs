@@ -88,7 +88,11 @@ fn keys_moved_and_load_spread_for_slots_and_rings() {
         let five: Vec<usize> = keys.iter().map(|k| five_ring.shard_of(k).unwrap()).collect();
         let joined = moved(&four, &five);
         assert!(five.iter().zip(&four).all(|(n, o)| n == o || *n == 4), "only to the new shard");
-        let left = five.iter().filter(|&&s| s == 4).count(); // leaving undoes the join
+        five_ring.remove(4);
+        let back: Vec<usize> = keys.iter().map(|k| five_ring.shard_of(k).unwrap()).collect();
+        assert_eq!(back, four, "leaving puts every key back where it was");
+        let left = moved(&five, &back);
+        assert_eq!(left, five.iter().filter(|&&s| s == 4).count(), "only the leaver's keys move");
         let load = spread(&four, 4);
         if vnodes >= 100 {
             assert!((0.12..=0.28).contains(&(joined as f64 / KEYS as f64)), "≈ 1/5: {joined}");
