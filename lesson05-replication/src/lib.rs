@@ -16,8 +16,18 @@
 //! ```
 //!
 //! [`client`] is a small RESP client for tests and the book's transcripts.
-//! [`partition`] starts the cluster (part 2): hash slots, as Redis Cluster
-//! assigns keys to shards, and a consistent-hash ring to compare.
+//!
+//! Part 2, the cluster, so far:
+//!
+//! ```text
+//!   partition        ─ hash slots, as Redis Cluster assigns keys to shards,
+//!                      and a consistent-hash ring to compare
+//!   replica          ─ one shard's replica: Raft's elections and log
+//!                      replication, as pure logic (step, request, tick)
+//!   simulation       ─ a whole shard in one thread, from a seed: delays,
+//!                      losses, duplicates, crashes, partitions
+//!   linearizability  ─ does some order explain what the clients saw?
+//! ```
 
 pub mod client;
 pub mod command;
@@ -25,9 +35,13 @@ pub mod commit;
 pub mod connection;
 pub mod engine;
 pub mod frame;
+pub mod linearizability;
 pub mod partition;
+pub mod replica;
+pub mod rng;
 pub mod server;
 pub mod session;
+pub mod simulation;
 
 pub use engine::Engine;
 pub use frame::{Frame, Protocol};
