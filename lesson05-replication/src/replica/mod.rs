@@ -585,10 +585,20 @@ impl<C: Clock + Clone> Node<C> {
     }
 
     // ANCHOR: advance_commit
-    /// Commits the last entry of this term that a majority has (counting
-    /// the leader's own log), then answers the clients waiting on it and
-    /// on every entry before it.
+    /// Commits what a majority has, then answers the clients waiting on
+    /// those entries.
     fn advance_commit(&mut self) {
+        self.commit = self.commit.max(self.majority_has());
+        let later = self.leading.pending.split_off(&(self.commit + 1));
+        for (_, (request, reply)) in std::mem::replace(&mut self.leading.pending, later) {
+            self.answer(request, Answer::Done(reply));
+        }
+        self.maybe_compact();
+    }
+
+    /// The last entry of this term that a majority of replicas has,
+    /// counting the leader's own log; 0 if there is none.
+    fn majority_has(&self) -> Index {
         // exercise 5.7: begin
         let mut matched: Vec<Index> = self.leading.matched.values().copied().collect();
         matched.push(self.durable.log.last_index());
@@ -596,15 +606,8 @@ impl<C: Clock + Clone> Node<C> {
         // The majority-th highest: that many replicas have at least it.
         let agreed = matched[self.majority() - 1];
         // Only an entry of the current term is committed by counting.
-        if agreed > self.commit && self.durable.log.term_at(agreed) == Some(self.durable.term) {
-            self.commit = agreed;
-        }
+        if self.durable.log.term_at(agreed) == Some(self.durable.term) { agreed } else { 0 }
         // exercise 5.7: end
-        let later = self.leading.pending.split_off(&(self.commit + 1));
-        for (_, (request, reply)) in std::mem::replace(&mut self.leading.pending, later) {
-            self.answer(request, Answer::Done(reply));
-        }
-        self.maybe_compact();
     }
     // ANCHOR_END: advance_commit
 
