@@ -33,6 +33,16 @@ pub const SERVER_COMMANDS: &[CommandSpec] = &[
     spec!("CONFIG", "GET parameter [parameter ...]", 1, None, "Read the configuration."),
     spec!("INFO", "[section ...]", 0, None, "Statistics about the server, as text."),
     spec!("QUIT", "", 0, Some(0), "Close the connection."),
+    spec!(
+        "CLUSTER",
+        "SLOTS|SHARDS|NODES|KEYSLOT|INFO|MYID ...",
+        1,
+        None,
+        "The cluster's layout, for cluster clients."
+    ),
+    spec!("READONLY", "", 0, Some(0), "Let this connection read from a replica."),
+    spec!("READWRITE", "", 0, Some(0), "Stop reading from replicas."),
+    spec!("ASKING", "", 0, Some(0), "Accepted, for clients that send it."),
 ];
 // ANCHOR_END: specs
 

@@ -30,6 +30,7 @@
 //! ```
 
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod commit;
 pub mod connection;

@@ -1,5 +1,6 @@
 //! `cargo run -p lesson05-replication -- server --port 6380 --data-dir DIR`:
-//! the store on the network, for redis-cli and friends.
+//! the store on the network, for redis-cli and friends; `… -- cluster
+//! --shards 3 --replicas 2`: a replicated cluster of them on this machine.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use lesson03_persistence::FsyncPolicy;
+use lesson05_replication::cluster::local::LocalCluster;
+use lesson05_replication::replica::WriteQuorum;
 use lesson05_replication::{Config, EngineConfig, EngineKind};
 
 /// Lessons 2–4's stores, spoken to over RESP like Redis.
@@ -21,6 +24,30 @@ struct Args {
 enum Command {
     /// Serve one store until Ctrl-C or SIGTERM.
     Server(ServerArgs),
+    /// Run a cluster on 127.0.0.1, every shard replicated, until Ctrl-C or
+    /// SIGTERM.
+    Cluster(ClusterArgs),
+}
+
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Shards: the 16,384 slots are split evenly among them.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=64))]
+    shards: u16,
+    /// Replicas of each shard besides its leader (Redis's
+    /// `--cluster-replicas`).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=8))]
+    replicas: u16,
+    /// The first node's client port; the others follow, and each node's
+    /// bus port is its client port plus 10000.
+    #[arg(long, default_value_t = 7000)]
+    port: u16,
+    /// Where the nodes keep their journals (one directory each).
+    #[arg(long, default_value = "./cluster-data")]
+    data_dir: PathBuf,
+    /// When writes are acknowledged: `majority` or `1` (the leader alone).
+    #[arg(long, value_enum, default_value_t = WriteQuorum::Majority)]
+    quorum: WriteQuorum,
 }
 
 #[derive(clap::Args)]
@@ -58,7 +85,10 @@ struct ServerArgs {
 }
 
 fn main() -> ExitCode {
-    let Command::Server(args) = Args::parse().command;
+    let args = match Args::parse().command {
+        Command::Server(args) => args,
+        Command::Cluster(args) => return cluster(args),
+    };
     let engine = EngineConfig { kind: args.engine, data_dir: args.data_dir, fsync: args.fsync };
     let mut config = Config::new(engine);
     config.max_clients = args.maxclients;
@@ -94,6 +124,46 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => {
             eprintln!("stopped: every acknowledged write is on disk");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lesson05-replication: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `cluster` subcommand: start the nodes, print the layout once every
+/// shard has a leader, stop them all on Ctrl-C.
+fn cluster(args: ClusterArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("lesson05-replication: cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let per_shard = usize::from(args.replicas) + 1;
+        let shards = usize::from(args.shards);
+        let cluster =
+            LocalCluster::start(shards, per_shard, args.port, args.data_dir, args.quorum).await?;
+        let start = std::time::Instant::now();
+        while !cluster.settled() && start.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        print!("{}", cluster.describe());
+        eprintln!(
+            "ready: {} nodes; try redis-cli -c -p {}; Ctrl-C to stop",
+            cluster.len(),
+            cluster.address(0).port()
+        );
+        shutdown_signal().await;
+        cluster.stop().await
+    });
+    match result {
+        Ok(()) => {
+            eprintln!("stopped: every acknowledged write is in its shard's journals");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -80,6 +80,21 @@ impl SlotMap {
         self.owner(key_slot(key))
     }
 
+    /// The runs of consecutive slots `shard` owns, as `(first, last)`.
+    pub fn ranges(&self, shard: usize) -> Vec<(u16, u16)> {
+        let mut ranges: Vec<(u16, u16)> = Vec::new();
+        for slot in 0..SLOTS {
+            if self.owner(slot) != shard {
+                continue;
+            }
+            match ranges.last_mut() {
+                Some((_, last)) if *last + 1 == slot => *last = slot,
+                _ => ranges.push((slot, slot)),
+            }
+        }
+        ranges
+    }
+
     /// How many shards there are.
     pub fn shards(&self) -> usize {
         self.shards

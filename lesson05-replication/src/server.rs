@@ -145,6 +145,8 @@ pub struct Shared {
     pub started: Instant,
     /// The port it listens on, for `INFO`.
     pub port: u16,
+    /// The cluster node this server is, if it is one (part 2).
+    pub cluster: Option<Arc<crate::cluster::Member>>,
 }
 
 /// Opens the engine `config` names and serves it on `listener` until
@@ -165,12 +167,20 @@ pub struct Server {
     engine: Arc<Engine>,
     config: Config,
     stats: Arc<Stats>,
+    cluster: Option<Arc<crate::cluster::Member>>,
 }
 
 impl Server {
     /// A server for `engine`.
     pub fn new(engine: Arc<Engine>, config: Config) -> Self {
-        Self { engine, config, stats: Arc::default() }
+        Self { engine, config, stats: Arc::default(), cluster: None }
+    }
+
+    /// A server that is a node of a cluster: its engine is `member`'s
+    /// replica, and commands are routed by slot.
+    pub fn clustered(member: Arc<crate::cluster::Member>, config: Config) -> Self {
+        let engine = Engine::new(Box::new(crate::cluster::MemberBackend(member.clone())));
+        Self { engine, config, stats: Arc::default(), cluster: Some(member) }
     }
 
     /// Its counters, shared.
@@ -195,6 +205,7 @@ impl Server {
             stats: self.stats,
             started: Instant::now(),
             port,
+            cluster: self.cluster,
         });
         // Tells every connection to stop; each holds a clone of `done`, so
         // `done_rx` yields `None` once the last one has finished.

@@ -28,6 +28,8 @@ pub struct Session {
     pub protocol: Protocol,
     /// Set by `QUIT`: close once the reply is written.
     pub closing: bool,
+    /// Set by `READONLY`: reads may be answered by a replica.
+    pub readonly: bool,
 }
 
 fn bulk(text: impl Into<Vec<u8>>) -> Frame {
@@ -49,6 +51,7 @@ impl Session {
             authenticated: !needs_auth,
             protocol: Protocol::Resp2,
             closing: false,
+            readonly: false,
         }
     }
 
@@ -78,6 +81,9 @@ impl Session {
         }
         if find(shared.engine.specs().iter().copied(), name).is_none() {
             return (error(command::unknown_command(&args)), Durability::Done);
+        }
+        if let Some(member) = &shared.cluster {
+            return (member.execute(args, self.readonly).await, Durability::Done);
         }
         let (reply, wait) = shared.engine.execute_async(args).await;
         (reply.into(), wait)
@@ -111,6 +117,15 @@ impl Session {
                 self.closing = true;
                 Frame::Simple("OK".into())
             }
+            _ if shared.cluster.is_none() => {
+                error("ERR This instance has cluster support disabled")
+            }
+            "CLUSTER" => shared.cluster.as_ref().expect("checked").cluster_command(args),
+            "READONLY" | "READWRITE" => {
+                self.readonly = name == "READONLY";
+                Frame::Simple("OK".into())
+            }
+            "ASKING" => Frame::Simple("OK".into()),
             _ => unreachable!("every server command has an arm"),
         }
     }
@@ -184,8 +199,14 @@ impl Session {
             (bulk("version"), bulk(REDIS_VERSION)),
             (bulk("proto"), Frame::Integer(if protocol == Protocol::Resp3 { 3 } else { 2 })),
             (bulk("id"), Frame::Integer(self.id as i64)),
-            (bulk("mode"), bulk("standalone")),
-            (bulk("role"), bulk("master")),
+            (bulk("mode"), bulk(if shared.cluster.is_some() { "cluster" } else { "standalone" })),
+            (
+                bulk("role"),
+                bulk(match &shared.cluster {
+                    Some(member) if member.role() != crate::replica::Role::Leader => "replica",
+                    _ => "master",
+                }),
+            ),
             (bulk("modules"), Frame::Array(vec![])),
         ])
     }
@@ -374,7 +395,10 @@ fn info(args: &[Vec<u8>], shared: &Shared) -> String {
             "Server",
             vec![
                 ("redis_version".into(), REDIS_VERSION.into()),
-                ("redis_mode".into(), "standalone".into()),
+                (
+                    "redis_mode".into(),
+                    if shared.cluster.is_some() { "cluster" } else { "standalone" }.into(),
+                ),
                 ("server_name".into(), "lesson05-replication".into()),
                 ("engine".into(), shared.engine.name().into()),
                 ("process_id".into(), std::process::id().to_string()),
@@ -399,6 +423,10 @@ fn info(args: &[Vec<u8>], shared: &Shared) -> String {
                 ("protocol_errors".into(), load(&stats.protocol_errors)),
                 ("clients_closed_for_limits".into(), load(&stats.closed_for_limits)),
             ],
+        ),
+        (
+            "Cluster",
+            vec![("cluster_enabled".into(), u8::from(shared.cluster.is_some()).to_string())],
         ),
         (
             "Keyspace",

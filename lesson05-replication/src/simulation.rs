@@ -19,8 +19,8 @@
 //! 5. checks the invariants: one leader per term, committed entries never
 //!    change.
 //!
-//! At the end, faults stop, every replica restarts, and the simulation
-//! checks that all replicas converge on the same store, and that the
+//! At the end, faults stop, the network heals, the replicas that are down
+//! restart, and the simulation checks that all replicas converge on the same store, and that the
 //! clients' history is linearizable.
 
 use std::collections::BTreeMap;
@@ -280,8 +280,7 @@ impl Sim {
             {
                 // A crash: everything not durable is gone, including the
                 // messages it was about to send.
-                let node = self.nodes[id].take().expect("it is up");
-                self.disks[id] = node.durable().clone();
+                self.nodes[id] = None;
                 self.down_until[id] = self.now + 1 + self.rng.below(self.config.down_for);
                 self.stats.crashes += 1;
             }
@@ -290,9 +289,12 @@ impl Sim {
             if self.now >= self.healed_at {
                 self.side.fill(0);
             }
-        } else if self.rng.chance(self.config.partition) {
-            for side in &mut self.side {
-                *side = self.rng.below(2) as u8;
+        } else if self.config.replicas > 1 && self.rng.chance(self.config.partition) {
+            // A random split into two non-empty sides.
+            while self.side.iter().all(|&s| s == self.side[0]) {
+                for side in &mut self.side {
+                    *side = self.rng.below(2) as u8;
+                }
             }
             self.healed_at = self.now + 1 + self.rng.below(self.config.partition_for);
             self.stats.partitions += 1;
@@ -364,6 +366,13 @@ impl Sim {
     }
 
     fn route(&mut self, from: NodeId, outputs: Vec<Output>) {
+        // What the replica made durable in this step reaches its disk
+        // before anything it sent reaches anyone.
+        if let Some(node) = &mut self.nodes[from] {
+            for change in node.take_journal() {
+                self.disks[from].apply(change);
+            }
+        }
         for output in outputs {
             match output {
                 Output::Send { to, message } => self.send(Delivery::Message { from, to, message }),
@@ -469,6 +478,13 @@ impl Sim {
     fn check_invariants(&mut self) {
         for id in 0..self.config.replicas {
             let Some(node) = &self.nodes[id] else { continue };
+            if self.disks[id] != *node.durable() {
+                self.violation = Some(format!(
+                    "tick {}: replica {id}'s journal does not rebuild its durable state",
+                    self.now
+                ));
+                return;
+            }
             if node.role() == Role::Leader {
                 let leader = *self.leaders.entry(node.term()).or_insert(id);
                 if leader != id {

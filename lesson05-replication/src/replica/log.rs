@@ -2,11 +2,12 @@
 //! on disk, and all it has after a crash.
 
 use lesson03_persistence::record::LogRecord;
+use serde::{Deserialize, Serialize};
 
 use super::message::{Entry, Index, NodeId, Term};
 
 /// The state up to some entry, standing in for the entries before it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The last entry it includes (0: none).
     pub last_index: Index,
@@ -122,3 +123,42 @@ pub struct Durable {
     pub log: Log,
 }
 // ANCHOR_END: durable
+
+// ANCHOR: persist
+/// One change to a replica's durable state, in the order it was made. The
+/// node lists them as it goes ([`Node::take_journal`](super::Node::take_journal));
+/// whoever drives it must make them durable before sending the messages of
+/// the same step: a vote promised, or entries acknowledged, and then
+/// forgotten in a crash, would break the promise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Persist {
+    /// The term, and the vote in it, changed.
+    Vote {
+        /// The new term.
+        term: Term,
+        /// The vote in it.
+        vote: Option<NodeId>,
+    },
+    /// An entry was appended.
+    Append(Entry),
+    /// The entries from this index on were removed.
+    TruncateFrom(Index),
+    /// A snapshot replaced the entries up to its last index.
+    Snapshot(Snapshot),
+}
+// ANCHOR_END: persist
+
+impl Durable {
+    /// Applies `change`, as recovery replays it.
+    pub fn apply(&mut self, change: Persist) {
+        match change {
+            Persist::Vote { term, vote } => {
+                self.term = term;
+                self.vote = vote;
+            }
+            Persist::Append(entry) => self.log.push(entry),
+            Persist::TruncateFrom(index) => self.log.truncate_from(index),
+            Persist::Snapshot(snapshot) => self.log.install(snapshot),
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 use lesson02_kv::Reply;
 use lesson03_persistence::record::LogRecord;
+use serde::{Deserialize, Serialize};
 
 /// A replica's number within its shard.
 pub type NodeId = usize;
@@ -19,7 +20,7 @@ pub type Index = u64;
 /// log records, stating results), at its position, in the term of the
 /// leader that appended it. A read has no records: its entry only marks
 /// its place in the order of commands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// The leader's term when it appended the entry.
     pub term: Term,
@@ -32,7 +33,7 @@ pub struct Entry {
 
 // ANCHOR: message
 /// A message between two replicas of a shard.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     /// A candidate asks for a vote.
     RequestVote {

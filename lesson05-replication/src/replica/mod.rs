@@ -16,6 +16,7 @@
 //! run ahead of the commit index; if it loses the lead before those
 //! entries commit, it rebuilds its store from the committed log.
 
+pub mod disk;
 pub mod log;
 pub mod message;
 
@@ -25,7 +26,7 @@ use lesson02_kv::{Change, Clock, Reply, Store};
 use lesson03_persistence::record::LogRecord;
 
 use crate::rng::Rng;
-pub use log::{Durable, Log, Snapshot};
+pub use log::{Durable, Log, Persist, Snapshot};
 pub use message::{Answer, Entry, Index, Message, NodeId, Output, RequestId, Term};
 
 // ANCHOR: quorum
@@ -102,6 +103,7 @@ pub enum Role {
     Leader,
 }
 
+// ANCHOR: leading
 /// What the leader knows of its followers, and whom it owes an answer.
 #[derive(Debug, Default)]
 struct Leading {
@@ -114,6 +116,7 @@ struct Leading {
     /// Ticks since the last heartbeat.
     since_heartbeat: u64,
 }
+// ANCHOR_END: leading
 
 /// One replica: its durable state, its role, and its copy of the store.
 pub struct Node<C: Clock + Clone> {
@@ -138,6 +141,8 @@ pub struct Node<C: Clock + Clone> {
     /// This term's election timeout, randomized.
     timeout: u64,
     outputs: Vec<Output>,
+    /// Changes to `durable` not yet taken by the driver.
+    journal: Vec<Persist>,
 }
 
 impl<C: Clock + Clone> Node<C> {
@@ -175,6 +180,7 @@ impl<C: Clock + Clone> Node<C> {
             elapsed: 0,
             timeout: 0,
             outputs: Vec::new(),
+            journal: Vec::new(),
         };
         node.rebuild(committed);
         node.reset_timeout();
@@ -209,6 +215,28 @@ impl<C: Clock + Clone> Node<C> {
     /// Its durable state: what survives a crash.
     pub fn durable(&self) -> &Durable {
         &self.durable
+    }
+
+    /// The changes made to its durable state since the last call, oldest
+    /// first: to be made durable before the outputs of the same calls are
+    /// acted on.
+    pub fn take_journal(&mut self) -> Vec<Persist> {
+        std::mem::take(&mut self.journal)
+    }
+
+    fn save_vote(&mut self) {
+        let (term, vote) = (self.durable.term, self.durable.vote);
+        self.journal.push(Persist::Vote { term, vote });
+    }
+
+    fn push_entry(&mut self, entry: Entry) {
+        self.journal.push(Persist::Append(entry.clone()));
+        self.durable.log.push(entry);
+    }
+
+    fn install_snapshot(&mut self, snapshot: Snapshot) {
+        self.journal.push(Persist::Snapshot(snapshot.clone()));
+        self.durable.log.install(snapshot);
     }
 
     /// Its store's contents, sorted: for comparing replicas.
@@ -272,6 +300,7 @@ impl<C: Clock + Clone> Node<C> {
         self.step_down(self.durable.term + 1, None);
         self.role = Role::Candidate;
         self.durable.vote = Some(self.id);
+        self.save_vote();
         self.votes = BTreeSet::from([self.id]);
         let (last_index, last_term) = (self.durable.log.last_index(), self.durable.log.last_term());
         let term = self.durable.term;
@@ -283,6 +312,7 @@ impl<C: Clock + Clone> Node<C> {
         }
     }
 
+    // ANCHOR: step_down
     /// Becomes a follower in `term` (a later one, or the same), following
     /// `leader` if known. A leader stepping down answers its waiting
     /// clients "unknown", and forgets what it ran ahead of the commit index.
@@ -290,6 +320,7 @@ impl<C: Clock + Clone> Node<C> {
         if term > self.durable.term {
             self.durable.term = term;
             self.durable.vote = None;
+            self.save_vote();
         }
         if self.role == Role::Leader {
             for (_, (request, _)) in std::mem::take(&mut self.leading.pending) {
@@ -321,7 +352,11 @@ impl<C: Clock + Clone> Node<C> {
         self.store.record_changes();
         self.applied = upto;
     }
+    // ANCHOR_END: step_down
 
+    // ANCHOR: become_leader
+    /// Wins an election: every follower is assumed to be up to date until
+    /// it says otherwise.
     fn become_leader(&mut self) {
         self.role = Role::Leader;
         self.leader = Some(self.id);
@@ -342,10 +377,11 @@ impl<C: Clock + Clone> Node<C> {
         }
         self.advance_commit();
     }
+    // ANCHOR_END: become_leader
 
     fn append(&mut self, records: Vec<LogRecord>) -> Index {
         let index = self.durable.log.last_index() + 1;
-        self.durable.log.push(Entry { term: self.durable.term, index, records });
+        self.push_entry(Entry { term: self.durable.term, index, records });
         self.applied = index;
         index
     }
@@ -398,6 +434,27 @@ impl<C: Clock + Clone> Node<C> {
     }
     // ANCHOR_END: request
 
+    /// Runs a read on this replica's store as it is, without the log: on a
+    /// follower, the committed state as far as it has heard, which may be
+    /// behind the leader's (Redis's `READONLY` reads from replicas). A write
+    /// is refused: only the leader changes the store.
+    pub fn read_local(&mut self, args: Vec<Vec<u8>>) -> Reply {
+        let reply = match lesson02_kv::command::parse(args) {
+            Ok(command) if command.is_write() => {
+                Reply::Error("READONLY You can't write against a read only replica.".into())
+            }
+            Ok(command) => lesson02_kv::execute::execute(&mut self.store, command),
+            Err(e) => Reply::error(&e),
+        };
+        // Expired keys the read removed: every replica removes them itself,
+        // since their deadlines came with the records.
+        if self.role != Role::Leader {
+            let _ = self.store.take_changes();
+        }
+        reply
+    }
+
+    // ANCHOR: send_append
     /// Sends `to` what it lacks: entries from its next index, or the
     /// snapshot if those entries are compacted away. The next index moves
     /// on at once, so a stream of commands is sent as a stream; a lost
@@ -424,6 +481,7 @@ impl<C: Clock + Clone> Node<C> {
         };
         self.send(to, message);
     }
+    // ANCHOR_END: send_append
 
     // ANCHOR: step
     /// A message from replica `from`. Any message from a later term makes
@@ -439,6 +497,7 @@ impl<C: Clock + Clone> Node<C> {
                 let granted = !stale && self.grants_vote(from, last_index, last_term);
                 if granted {
                     self.durable.vote = Some(from);
+                    self.save_vote();
                     self.reset_timeout();
                 }
                 self.send(from, Message::Vote { term: self.durable.term, granted });
@@ -532,16 +591,21 @@ impl<C: Clock + Clone> Node<C> {
                 Some(term) if term == entry.term => continue,
                 Some(_) => {
                     // A stale leader's entry: never committed (else the
-                    // leader would have it), so it can go.
+                    // leader would have it), so it can go. A follower
+                    // applies only committed entries, so in correct Raft
+                    // this entry is not applied yet; if a broken leader
+                    // (a planted bug) overwrites one that is, rebuild, and
+                    // leave it to the simulation's invariants to object.
                     if entry.index <= self.applied {
                         self.commit = self.commit.min(entry.index - 1);
                         self.rebuild(entry.index - 1);
                     }
                     self.durable.log.truncate_from(entry.index);
+                    self.journal.push(Persist::TruncateFrom(entry.index));
                 }
                 None => {}
             }
-            self.durable.log.push(entry);
+            self.push_entry(entry);
         }
         let matched = matched.max(snapshot);
         if leader_commit.min(matched) > self.commit {
@@ -559,11 +623,12 @@ impl<C: Clock + Clone> Node<C> {
             return; // We have all of it already.
         }
         let last = snapshot.last_index;
-        self.durable.log.install(snapshot);
+        self.install_snapshot(snapshot);
         self.commit = last;
         self.rebuild(last);
     }
 
+    // ANCHOR: acknowledged
     /// The leader hears back from `from`.
     fn acknowledged(&mut self, from: NodeId, success: bool, index: Index) {
         if success {
@@ -583,6 +648,7 @@ impl<C: Clock + Clone> Node<C> {
             self.send_append(from);
         }
     }
+    // ANCHOR_END: acknowledged
 
     // ANCHOR: advance_commit
     /// Commits what a majority has, then answers the clients waiting on
@@ -624,6 +690,6 @@ impl<C: Clock + Clone> Node<C> {
         let last_term = log.term_at(self.commit).expect("committed entries are in the log");
         let state = self.store.dump().into_iter().map(LogRecord::from).collect();
         let _ = self.store.take_changes();
-        self.durable.log.install(Snapshot { last_index: self.commit, last_term, state });
+        self.install_snapshot(Snapshot { last_index: self.commit, last_term, state });
     }
 }

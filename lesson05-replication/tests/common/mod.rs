@@ -1,6 +1,8 @@
 //! A real server on 127.0.0.1:0 inside the test process.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod tools;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

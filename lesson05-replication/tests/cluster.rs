@@ -1,0 +1,344 @@
+//! A cluster of RESP servers on 127.0.0.1, each a replica of a shard:
+//! routing by slot, `-MOVED`, the `CLUSTER` commands, and a leader killed
+//! under writes.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use lesson05_replication::Frame;
+use lesson05_replication::client::Client;
+use lesson05_replication::cluster::local::LocalCluster;
+use lesson05_replication::partition::key_slot;
+use lesson05_replication::replica::{Role, WriteQuorum};
+
+/// Waits, checking every 10 ms, until `what` holds; fails after 10 s.
+async fn until(what_for: &str, mut what: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !what() {
+        assert!(start.elapsed() < Duration::from_secs(10), "never happened: {what_for}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn start(shards: usize, per_shard: usize) -> (LocalCluster, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster =
+        LocalCluster::start(shards, per_shard, 0, dir.path().to_path_buf(), WriteQuorum::Majority)
+            .await
+            .unwrap();
+    until("every node knows every shard's leader", || cluster.settled()).await;
+    (cluster, dir)
+}
+
+/// What became of a command sent through the cluster.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Done(Frame),
+    /// The connection broke or the shard changed leader after the command
+    /// was sent: it may or may not have run.
+    Unknown,
+}
+
+/// The little a cluster client does: send a key's command where the slot
+/// table says, follow `-MOVED` and remember it, and go elsewhere when a
+/// node is down.
+struct ClusterClient {
+    nodes: Vec<SocketAddr>,
+    routes: HashMap<u16, SocketAddr>,
+    connections: HashMap<SocketAddr, Client>,
+    redirects: usize,
+}
+
+impl ClusterClient {
+    fn new(nodes: Vec<SocketAddr>) -> Self {
+        Self { nodes, routes: HashMap::new(), connections: HashMap::new(), redirects: 0 }
+    }
+
+    async fn call(&mut self, args: &[&str]) -> Outcome {
+        let slot = key_slot(args[1].as_bytes());
+        let mut address = *self.routes.get(&slot).unwrap_or(&self.nodes[0]);
+        for attempt in 0..200 {
+            let client = match self.connections.entry(address) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    match Client::connect(address).await {
+                        Ok(client) => e.insert(client),
+                        Err(_) => {
+                            // Down: try the next node, after a moment.
+                            address = self.nodes[attempt % self.nodes.len()];
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match client.call(args).await {
+                Ok(Frame::Error(e)) if e.starts_with("MOVED ") => {
+                    address = e.rsplit(' ').next().unwrap().parse().unwrap();
+                    self.routes.insert(slot, address);
+                    self.redirects += 1;
+                }
+                Ok(Frame::Error(e)) if e.starts_with("TRYAGAIN") => return Outcome::Unknown,
+                Ok(frame) => return Outcome::Done(frame),
+                Err(_) => {
+                    self.connections.remove(&address);
+                    self.routes.remove(&slot);
+                    return Outcome::Unknown;
+                }
+            }
+        }
+        panic!("no node took {args:?}");
+    }
+}
+
+fn text(frame: &Frame) -> String {
+    match frame {
+        Frame::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        Frame::Simple(s) | Frame::Error(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_go_to_their_slots_shard_and_other_nodes_answer_moved() {
+    let (cluster, _dir) = start(3, 3).await;
+    // `foo` hashes to slot 12182, in the third shard (slots 10923-16383).
+    let leader = cluster.leader(2).unwrap();
+    let other = (0..cluster.len()).find(|&i| i != leader).unwrap();
+    let mut client = Client::connect(cluster.address(other)).await.unwrap();
+    assert_eq!(client.call(&["CLUSTER", "KEYSLOT", "foo"]).await.unwrap(), Frame::Integer(12182));
+    let moved = client.call(&["SET", "foo", "bar"]).await.unwrap();
+    assert_eq!(moved, Frame::Error(format!("MOVED 12182 {}", cluster.address(leader))));
+    let mut at_leader = Client::connect(cluster.address(leader)).await.unwrap();
+    assert_eq!(at_leader.call(&["SET", "foo", "bar"]).await.unwrap(), Frame::Simple("OK".into()));
+    assert_eq!(at_leader.call(&["GET", "foo"]).await.unwrap(), Frame::Bulk(b"bar".to_vec()));
+
+    // Keys of different slots in one command: refused, as Redis does;
+    // a hash tag puts them in one slot.
+    let cross = at_leader.call(&["DEL", "foo", "bar"]).await.unwrap();
+    assert_eq!(text(&cross), "CROSSSLOT Keys in request don't hash to the same slot");
+    let mut client = ClusterClient::new(cluster.topology.nodes.iter().map(|n| n.client).collect());
+    client.call(&["SET", "{user:1}:name", "ada"]).await;
+    client.call(&["SET", "{user:1}:mail", "ada@example.org"]).await;
+    let both = client.call(&["EXISTS", "{user:1}:name", "{user:1}:mail"]).await;
+    assert_eq!(both, Outcome::Done(Frame::Integer(2)));
+
+    // A follower of the shard: MOVED for a read too, unless READONLY.
+    let follower = (6..9).find(|&i| i != leader).unwrap();
+    let mut replica = Client::connect(cluster.address(follower)).await.unwrap();
+    let read = replica.call(&["GET", "foo"]).await.unwrap();
+    assert!(text(&read).starts_with("MOVED 12182"), "{read:?}");
+    assert_eq!(replica.call(&["READONLY"]).await.unwrap(), Frame::Simple("OK".into()));
+    let start = Instant::now();
+    loop {
+        // Replicated to a majority, but this follower may be one heartbeat
+        // behind: a stale read, which READONLY allows.
+        match replica.call(&["GET", "foo"]).await.unwrap() {
+            Frame::Bulk(v) if v == b"bar" => break,
+            Frame::Null => assert!(start.elapsed() < Duration::from_secs(5)),
+            other => panic!("{other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let write = replica.call(&["SET", "foo", "baz"]).await.unwrap();
+    assert!(text(&write).starts_with("MOVED 12182"), "writes go to the leader: {write:?}");
+    cluster.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_commands_describe_the_layout() {
+    let (cluster, _dir) = start(3, 2).await;
+    let mut client = Client::connect(cluster.address(0)).await.unwrap();
+    let Frame::Array(ranges) = client.call(&["CLUSTER", "SLOTS"]).await.unwrap() else {
+        panic!("CLUSTER SLOTS is an array");
+    };
+    assert_eq!(ranges.len(), 3);
+    let mut covered = 0;
+    for (shard, range) in ranges.iter().enumerate() {
+        let Frame::Array(parts) = range else { panic!("{range:?}") };
+        let (Frame::Integer(first), Frame::Integer(last)) = (&parts[0], &parts[1]) else {
+            panic!("{parts:?}")
+        };
+        covered += last - first + 1;
+        assert_eq!(parts.len(), 4, "first, last, leader, one other replica");
+        let Frame::Array(leader) = &parts[2] else { panic!("{parts:?}") };
+        let port = cluster.address(cluster.leader(shard).unwrap()).port();
+        assert_eq!(leader[1], Frame::Integer(i64::from(port)), "the leader comes first");
+    }
+    assert_eq!(covered, 16384);
+
+    let nodes = text(&client.call(&["CLUSTER", "NODES"]).await.unwrap());
+    assert_eq!(nodes.lines().count(), 6);
+    assert_eq!(nodes.lines().filter(|l| l.contains("master")).count(), 3);
+    assert!(nodes.lines().any(|l| l.contains("myself")));
+    for line in nodes.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields[0].len(), 40, "{line}");
+        assert!(fields[1].contains('@'), "{line}");
+        assert_eq!(fields[7], "connected", "{line}");
+        if fields[2].contains("master") {
+            assert_eq!(fields[3], "-");
+            assert!(fields.len() >= 9, "a leader lists its slots: {line}");
+        }
+    }
+    let info = text(&client.call(&["CLUSTER", "INFO"]).await.unwrap());
+    assert!(info.contains("cluster_state:ok") && info.contains("cluster_size:3"), "{info}");
+    let Frame::Array(shards) = client.call(&["CLUSTER", "SHARDS"]).await.unwrap() else {
+        panic!("CLUSTER SHARDS is an array");
+    };
+    assert_eq!(shards.len(), 3);
+    let hello = client.call(&["HELLO", "3"]).await.unwrap();
+    let Frame::Map(pairs) = hello else { panic!("HELLO 3 answers a map") };
+    let mode = (Frame::Bulk(b"mode".to_vec()), Frame::Bulk(b"cluster".to_vec()));
+    assert!(pairs.contains(&mode), "{pairs:?}");
+    cluster.stop().await.unwrap();
+}
+
+/// The issue's promise: kill a shard's leader while a client writes, and
+/// no write acknowledged with W = majority is lost; a new leader takes
+/// over within a few election timeouts; the old one rejoins as a follower
+/// and catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_leader_loses_no_acknowledged_write() {
+    let (mut cluster, _dir) = start(2, 3).await;
+    let nodes: Vec<SocketAddr> = cluster.topology.nodes.iter().map(|n| n.client).collect();
+    let mut client = ClusterClient::new(nodes);
+    let keys: Vec<String> = (0..20).map(|k| format!("key:{k}")).collect();
+    let slots = cluster.topology.slots.clone();
+    let shard_of = |key: &str| slots.owner(key_slot(key.as_bytes()));
+    let mut acknowledged: HashMap<String, u64> = HashMap::new();
+    let mut unknown: HashMap<String, Vec<u64>> = HashMap::new();
+    let (mut killed, mut failover) = (None, None);
+    for i in 0..600u64 {
+        if i == 200 {
+            let leader = cluster.leader(0).unwrap();
+            cluster.kill(leader).await;
+            killed = Some((leader, Instant::now(), cluster.term((leader + 1) % 3).unwrap()));
+        }
+        let key = &keys[i as usize % keys.len()];
+        match client.call(&["SET", key, &i.to_string()]).await {
+            Outcome::Done(Frame::Simple(ok)) if ok == "OK" => {
+                acknowledged.insert(key.clone(), i);
+                if let Some((_, at, _)) = killed
+                    && failover.is_none()
+                    && shard_of(key) == 0
+                {
+                    failover = Some(at.elapsed());
+                }
+            }
+            Outcome::Done(other) => panic!("SET answered {other:?}"),
+            Outcome::Unknown => unknown.entry(key.clone()).or_default().push(i),
+        }
+    }
+    let (old, _, old_term) = killed.unwrap();
+    let failover = failover.expect("shard 0 took writes again");
+    println!(
+        "failover in {failover:?}; {} redirects; {} unknown outcomes",
+        client.redirects,
+        unknown.values().map(Vec::len).sum::<usize>()
+    );
+    assert!(failover < Duration::from_secs(3), "{failover:?}");
+    let new = cluster.leader(0).unwrap();
+    assert_ne!(new, old);
+    assert!(cluster.term(new).unwrap() > old_term);
+
+    // Every acknowledged write is there (or a later one whose outcome the
+    // client could not know).
+    for key in &keys {
+        let Outcome::Done(Frame::Bulk(value)) = client.call(&["GET", key]).await else {
+            panic!("{key} lost")
+        };
+        let value: u64 = String::from_utf8(value).unwrap().parse().unwrap();
+        let acked = acknowledged[key];
+        let later_unknown = unknown.get(key).is_some_and(|u| u.contains(&value) && value > acked);
+        assert!(value == acked || later_unknown, "{key}: acknowledged {acked}, found {value}");
+    }
+
+    // The old leader comes back as a follower and catches up.
+    cluster.restart(old).await.unwrap();
+    let leader_commit = cluster.member(new).unwrap().commit_index();
+    until("the old leader catches up", || {
+        let member = cluster.member(old).unwrap();
+        member.role() == Role::Follower && member.commit_index() >= leader_commit
+    })
+    .await;
+    let mut old_node = Client::connect(cluster.address(old)).await.unwrap();
+    old_node.call(&["READONLY"]).await.unwrap();
+    let key = keys.iter().find(|k| shard_of(k) == 0).unwrap();
+    let Outcome::Done(expected) = client.call(&["GET", key]).await else { panic!() };
+    assert_eq!(old_node.call(&["GET", key]).await.unwrap(), expected);
+    cluster.stop().await.unwrap();
+}
+
+mod common;
+
+use common::tools::{run, tool, venv_python};
+
+/// redis-py's `RedisCluster`, unchanged: it connects with `HELLO 3`, asks
+/// `CLUSTER SLOTS` and `COMMAND`, then sends each key's commands to its
+/// shard's leader.
+const REDIS_PY_CLUSTER: &str = r#"
+import sys
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port=int(sys.argv[1]))
+for i in range(200):
+    assert rc.set(f"key:{i}", i)
+assert all(int(rc.get(f"key:{i}")) == i for i in range(200))
+assert rc.delete("key:0", "key:1") == 2
+assert rc.get("key:0") is None
+print(len(rc.get_nodes()), "nodes,", len(rc.get_primaries()), "leaders")
+print("slot of foo:", rc.keyslot("foo"))
+rc.close()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_py_cluster_client_works_unchanged() {
+    let python = venv_python();
+    let python = python.to_string_lossy();
+    let probe = ["-c", "import redis; assert redis.__version__[0] == '8'"];
+    let Some(python) = tool(&python, &probe) else { return };
+    let (cluster, _dir) = start(3, 2).await;
+    let port = cluster.address(1).port().to_string();
+    let output = run(&python, vec!["-c".into(), REDIS_PY_CLUSTER.into(), port], "").await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout, "6 nodes, 3 leaders\nslot of foo: 12182\n");
+    // Every shard got keys: the client routed by slot.
+    for shard in 0..3 {
+        let leader = cluster.member(cluster.leader(shard).unwrap()).unwrap();
+        assert!(leader.commit_index() > 20, "shard {shard} took few writes");
+    }
+    cluster.stop().await.unwrap();
+}
+
+/// `redis-cli -c` follows `-MOVED` from node to node; the book shows this
+/// session, with each address named by its role (ports differ per run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cli_cluster_session() {
+    let Some(cli) = tool("redis-cli", &["--version"]) else { return };
+    let (cluster, _dir) = start(3, 2).await;
+    let port = cluster.address(0).port().to_string();
+    let input = "SET foo bar\nGET foo\nCLUSTER KEYSLOT foo\nSET {user:1}:name ada\n\
+                 SET {user:1}:mail ada@example.org\nEXISTS {user:1}:name {user:1}:mail\n\
+                 DEL foo {user:1}:name\nGET foo\n";
+    let output = run(&cli, vec!["-c".into(), "-p".into(), port.clone()], input).await;
+    let mut session = format!(
+        "$ redis-cli -c -p <shard 0, replica 0>\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    for i in 0..cluster.len() {
+        let (shard, replica) = (i / 2, i % 2);
+        let name = if cluster.leader(shard) == Some(i) {
+            format!("<shard {shard}'s leader>")
+        } else {
+            format!("<shard {shard}, replica {replica}>")
+        };
+        session = session.replace(&cluster.address(i).to_string(), &name);
+    }
+    assert!(
+        session.contains("Redirected to slot [12182] located at <shard 2's leader>"),
+        "{session}"
+    );
+    insta::assert_snapshot!(session);
+    cluster.stop().await.unwrap();
+}
