@@ -1,4 +1,4 @@
-//! # Lesson 5, part 1 — the store on the network
+//! # Lesson 5 — the store on the network, then a cluster of them
 //!
 //! A Redis-compatible server: lessons 2–4's stores, shared by many clients
 //! over TCP, spoken to by `redis-cli`, `redis-benchmark` and redis-py as if
@@ -27,6 +27,9 @@
 //!   simulation       ─ a whole shard in one thread, from a seed: delays,
 //!                      losses, duplicates, crashes, partitions
 //!   linearizability  ─ does some order explain what the clients saw?
+//!   cluster          ─ a node on the network: the replica's thread and
+//!                      journal, the cluster bus, routing by slot (MOVED),
+//!                      the CLUSTER commands, and a whole local cluster
 //! ```
 
 pub mod client;
