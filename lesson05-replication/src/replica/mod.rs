@@ -639,8 +639,16 @@ impl<C: Clock + Clone> Node<C> {
             *matched = (*matched).max(index);
             let next = self.leading.next.entry(from).or_default();
             *next = (*next).max(index + 1);
+            let before = self.commit;
             self.advance_commit();
-            if self.leading.next[&from] <= self.durable.log.last_index() {
+            if self.commit > before {
+                // Tell every follower at once, rather than at the next
+                // heartbeat: a follower read (`READONLY`) then lags by a
+                // round trip, not by up to a heartbeat interval.
+                for peer in self.peers.clone() {
+                    self.send_append(peer);
+                }
+            } else if self.leading.next[&from] <= self.durable.log.last_index() {
                 self.send_append(from);
             }
         } else if index + 1 < self.leading.next[&from] {
