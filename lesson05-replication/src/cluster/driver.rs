@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lesson02_kv::SystemClock;
+use lesson03_persistence::record::LogRecord;
 use tokio::sync::{mpsc, oneshot};
 
 use super::bus::{self, BusFrame};
@@ -26,6 +27,13 @@ pub enum Input {
     Request {
         /// The command.
         args: Vec<Vec<u8>>,
+        /// The answer's way back.
+        answer: oneshot::Sender<Answer>,
+    },
+    /// Records to apply through the log (keys moving between shards).
+    Import {
+        /// The records.
+        records: Vec<LogRecord>,
         /// The answer's way back.
         answer: oneshot::Sender<Answer>,
     },
@@ -66,8 +74,9 @@ pub struct Wiring {
     pub replica: usize,
     /// The bus to each replica of this shard, by number (`None`: itself).
     pub peers: Vec<Option<mpsc::Sender<Vec<u8>>>>,
-    /// The bus to every node of the other shards.
-    pub others: Vec<mpsc::Sender<Vec<u8>>>,
+    /// The bus to every node of the other shards (more join when a shard
+    /// is added).
+    pub others: Arc<Mutex<Vec<mpsc::Sender<Vec<u8>>>>>,
     /// The leader of every shard, as far as this node knows.
     pub leaders: Leaders,
     /// How long a tick is.
@@ -100,6 +109,12 @@ pub fn run(replica: Arc<Mutex<Replica>>, inbox: Receiver<Input>, wiring: Wiring)
                     r.waiting.insert(id, answer);
                     outputs.extend(r.node.request(id, args));
                 }
+                Input::Import { records, answer } => {
+                    let id = r.next_request;
+                    r.next_request += 1;
+                    r.waiting.insert(id, answer);
+                    outputs.extend(r.node.import(id, records));
+                }
                 Input::Bus(BusFrame::Raft { from, message }) => {
                     outputs.extend(r.node.step(from, message));
                 }
@@ -129,7 +144,7 @@ pub fn run(replica: Arc<Mutex<Replica>>, inbox: Receiver<Input>, wiring: Wiring)
                 term: r.node.term(),
                 replica: wiring.replica,
             });
-            for other in &wiring.others {
+            for other in wiring.others.lock().expect("never poisoned").iter() {
                 let _ = other.try_send(frame.clone());
             }
         }

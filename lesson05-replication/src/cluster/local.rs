@@ -7,11 +7,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lesson03_persistence::FsyncPolicy;
+use lesson03_persistence::record::LogRecord;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::{Member, MemberConfig, NodeAddr, Topology};
+use crate::frame::Frame;
+use crate::partition::key_slot;
 use crate::replica::{Role, WriteQuorum};
 use crate::server::{Config, EngineConfig, EngineKind, Server};
 
@@ -29,6 +32,18 @@ pub struct LocalCluster {
     nodes: Vec<Option<Running>>,
     dir: PathBuf,
     quorum: WriteQuorum,
+    port: u16,
+}
+
+/// What adding a shard moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resharding {
+    /// Slots given to the new shard.
+    pub slots: usize,
+    /// Keys they held, copied to it and deleted from their old shards.
+    pub keys_moved: usize,
+    /// Keys in the cluster.
+    pub keys_total: usize,
 }
 
 async fn bind(address: SocketAddr) -> Result<TcpListener, String> {
@@ -69,7 +84,7 @@ impl LocalCluster {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let topology = Topology::new(nodes, per_shard);
-        let mut cluster = Self { topology, nodes: Vec::new(), dir, quorum };
+        let mut cluster = Self { topology, nodes: Vec::new(), dir, quorum, port };
         for (i, (client, bus)) in listeners.into_iter().enumerate() {
             let running = cluster.launch(i, client, bus)?;
             cluster.nodes.push(Some(running));
@@ -91,6 +106,121 @@ impl LocalCluster {
             let _ = stopped.await;
         }));
         Ok(Running { member, stop, server })
+    }
+
+    // ANCHOR: add_shard
+    /// Adds a shard of as many replicas as the others, and moves its fair
+    /// share of slots to it, with their keys, one step at a time:
+    ///
+    /// 1. start the new shard's nodes, and tell every node about them;
+    /// 2. mark the moving slots: commands on them get `-TRYAGAIN`;
+    /// 3. a barrier through each old shard's log (`DBSIZE`), so that every
+    ///    write accepted before step 2 is committed;
+    /// 4. copy the moving keys into the new shard, through its log;
+    /// 5. give the slots to the new shard: clients get `-MOVED` to it;
+    /// 6. delete the moved keys from their old shards, through their logs.
+    ///
+    /// The moving slots are unavailable from step 2 to step 5: this is the
+    /// "offline per slot" migration. Redis moves keys one at a time while
+    /// serving, sending clients of a half-moved slot to the new shard with
+    /// `-ASK`.
+    pub async fn add_shard(&mut self) -> Result<Resharding, String> {
+        let per = self.topology.per_shard;
+        let new_shard = self.topology.shards();
+        let mut target = self.topology.slots.clone();
+        let moving: std::collections::BTreeSet<u16> = target.add_shard().into_iter().collect();
+        let owned = |slot: u16| moving.contains(&slot);
+
+        // 1. The new nodes, known to everyone; they own no slot yet.
+        let mut listeners = Vec::new();
+        let mut layout = self.topology.clone();
+        for i in self.nodes.len()..self.nodes.len() + per {
+            let port = if self.port == 0 { 0 } else { self.port + i as u16 };
+            let client = bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+            let bus_port = if self.port == 0 { 0 } else { port + 10_000 };
+            let bus = bind(SocketAddr::from(([127, 0, 0, 1], bus_port))).await?;
+            let addr = |l: &TcpListener| l.local_addr().map_err(|e| e.to_string());
+            layout.nodes.push(NodeAddr { client: addr(&client)?, bus: addr(&bus)? });
+            listeners.push((client, bus));
+        }
+        layout.epoch += 1;
+        self.publish(layout.clone());
+        for (i, (client, bus)) in (self.nodes.len()..).zip(listeners) {
+            let running = self.launch(i, client, bus)?;
+            self.nodes.push(Some(running));
+        }
+        self.wait_settled().await?;
+
+        // 2. The moving slots refuse commands.
+        layout.migrating = moving.clone();
+        layout.epoch += 1;
+        self.publish(layout.clone());
+
+        // 3 and 4. Each old shard's moving keys, once committed, go to the
+        // new shard.
+        let mut keys_total = 0;
+        let mut records = Vec::new();
+        for shard in 0..new_shard {
+            let leader = self.leader_member(shard)?;
+            let barrier = leader.execute(vec![b"DBSIZE".to_vec()], false).await;
+            let Frame::Integer(keys) = barrier else {
+                return Err(format!("shard {shard}'s barrier failed: {barrier:?}"));
+            };
+            keys_total += keys as usize;
+            records.push(leader.export(|key| owned(key_slot(key))));
+        }
+        let keys_moved = records.iter().map(Vec::len).sum();
+        let receiver = self.leader_member(new_shard)?;
+        for batch in records.iter().flatten().cloned().collect::<Vec<_>>().chunks(1000) {
+            receiver.import(batch.to_vec()).await?;
+        }
+
+        // 5. The slots are the new shard's.
+        layout.slots = target;
+        layout.migrating.clear();
+        layout.epoch += 1;
+        self.publish(layout);
+
+        // 6. And no longer the old shards'.
+        for (shard, moved) in records.into_iter().enumerate() {
+            let deletes: Vec<LogRecord> = moved
+                .into_iter()
+                .filter_map(|r| match r {
+                    LogRecord::Put { key, .. } => Some(LogRecord::Delete { key }),
+                    _ => None,
+                })
+                .collect();
+            if !deletes.is_empty() {
+                self.leader_member(shard)?.import(deletes).await?;
+            }
+        }
+        Ok(Resharding { slots: moving.len(), keys_moved, keys_total })
+    }
+    // ANCHOR_END: add_shard
+
+    /// Gives every running node the layout `topology`, and keeps it.
+    fn publish(&mut self, topology: Topology) {
+        for node in self.nodes.iter().flatten() {
+            node.member.set_topology(topology.clone());
+        }
+        self.topology = topology;
+    }
+
+    fn leader_member(&self, shard: usize) -> Result<Arc<Member>, String> {
+        let leader = self.leader(shard).ok_or(format!("shard {shard} has no leader"))?;
+        Ok(self.nodes[leader].as_ref().expect("a leader is up").member.clone())
+    }
+
+    /// Waits (up to 10 s) until every node knows every shard's leader.
+    pub async fn wait_settled(&self) -> Result<(), String> {
+        let start = std::time::Instant::now();
+        while !self.settled() {
+            if start.elapsed() > std::time::Duration::from_secs(10) {
+                return Err("the cluster did not settle in 10 s".into());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Ok(())
     }
 
     /// How many nodes.

@@ -13,14 +13,16 @@ pub mod bus;
 pub mod driver;
 pub mod local;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use lesson02_kv::command::{COMMANDS, CommandSpec};
 use lesson02_kv::{Reply, SystemClock};
+use lesson03_persistence::record::LogRecord;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,6 +53,11 @@ pub struct Topology {
     pub per_shard: usize,
     /// Which shard owns each slot.
     pub slots: SlotMap,
+    /// Slots whose keys are being moved to another shard: commands on them
+    /// are refused with `-TRYAGAIN` until the move is done.
+    pub migrating: BTreeSet<u16>,
+    /// Raised by every change, so a node can tell a newer layout.
+    pub epoch: u64,
 }
 
 impl Topology {
@@ -58,7 +65,7 @@ impl Topology {
     pub fn new(nodes: Vec<NodeAddr>, per_shard: usize) -> Self {
         assert!(per_shard > 0 && nodes.len().is_multiple_of(per_shard), "whole shards");
         let slots = SlotMap::even(nodes.len() / per_shard);
-        Self { nodes, per_shard, slots }
+        Self { nodes, per_shard, slots, migrating: BTreeSet::new(), epoch: 1 }
     }
 
     /// How many shards.
@@ -122,19 +129,26 @@ impl MemberConfig {
 
 /// A running node of the cluster.
 pub struct Member {
-    topology: Topology,
+    topology: RwLock<Arc<Topology>>,
     shard: usize,
     replica: usize,
     state: Arc<Mutex<Replica>>,
     inbox: std_mpsc::Sender<Input>,
     leaders: driver::Leaders,
+    /// The bus to the other shards' nodes, and which nodes those are.
+    others: Arc<Mutex<Vec<mpsc::Sender<Vec<u8>>>>>,
+    connected: Mutex<BTreeSet<usize>>,
+    runtime: tokio::runtime::Handle,
     request_timeout: Duration,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The bus's tasks, aborted when the node stops, which closes its port.
     bus_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
-const UNKNOWN: &str = "TRYAGAIN the shard's leader changed before the command was committed: it may or may not have taken effect";
+/// The error for a command whose outcome is unknown. Not `-TRYAGAIN`,
+/// which in Redis means "not done, send it again": this one may have been
+/// done, and sending an `INCR` again would count twice.
+const UNKNOWN: &str = "ERR the shard's leader changed before the command was committed: it may or may not have taken effect";
 
 impl Member {
     /// Recovers the replica from its data directory and starts its thread
@@ -166,6 +180,7 @@ impl Member {
         // The bus: one sender task per other node, one listener.
         let mut peers = Vec::new();
         let mut others = Vec::new();
+        let mut connected = BTreeSet::new();
         let mut bus_tasks = Vec::new();
         for shard in 0..topology.shards() {
             for replica in 0..per_shard {
@@ -180,6 +195,7 @@ impl Member {
                     peers.push(sender);
                 } else if let Some(sender) = sender {
                     others.push(sender);
+                    connected.insert(shard * per_shard + replica);
                 }
             }
         }
@@ -196,11 +212,12 @@ impl Member {
         });
 
         let leaders = Arc::new(Mutex::new(vec![(0, None); topology.shards()]));
+        let others = Arc::new(Mutex::new(others));
         let wiring = Wiring {
             shard: config.shard,
             replica: config.replica,
             peers,
-            others,
+            others: others.clone(),
             leaders: leaders.clone(),
             tick: config.tick,
         };
@@ -210,12 +227,15 @@ impl Member {
             .spawn(move || driver::run(thread_state, inputs, wiring))
             .map_err(|e| e.to_string())?;
         let member = Arc::new(Self {
-            topology,
+            topology: RwLock::new(Arc::new(topology)),
             shard: config.shard,
             replica: config.replica,
             state,
             inbox,
             leaders,
+            others,
+            connected: Mutex::new(connected),
+            runtime: tokio::runtime::Handle::current(),
             request_timeout: config.request_timeout,
             thread: Mutex::new(Some(thread)),
             bus_tasks: Mutex::new(bus_tasks),
@@ -232,6 +252,32 @@ impl Member {
         if let Some(thread) = self.thread.lock().expect("never poisoned").take() {
             let _ = thread.join();
         }
+    }
+
+    /// The layout this node knows.
+    pub fn topology(&self) -> Arc<Topology> {
+        self.topology.read().expect("never poisoned").clone()
+    }
+
+    /// Learns a newer layout (an older one is ignored): new nodes to talk
+    /// to, slots that moved or are moving.
+    pub fn set_topology(&self, topology: Topology) {
+        let mut current = self.topology.write().expect("never poisoned");
+        if topology.epoch <= current.epoch {
+            return;
+        }
+        let mut connected = self.connected.lock().expect("never poisoned");
+        for (i, node) in topology.nodes.iter().enumerate() {
+            if i / topology.per_shard != self.shard && connected.insert(i) {
+                let (tx, rx) = mpsc::channel(4096);
+                let task = self.runtime.spawn(bus::send_to(node.bus, rx));
+                self.bus_tasks.lock().expect("never poisoned").push(task);
+                self.others.lock().expect("never poisoned").push(tx);
+            }
+        }
+        let mut leaders = self.leaders.lock().expect("never poisoned");
+        leaders.resize(topology.shards(), (0, None));
+        *current = Arc::new(topology);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Replica> {
@@ -261,16 +307,16 @@ impl Member {
         self.leaders.lock().expect("never poisoned")[shard].1
     }
 
-    fn moved(&self, slot: u16, shard: usize, hint: Option<usize>) -> Frame {
+    fn moved(&self, topology: &Topology, slot: u16, shard: usize, hint: Option<usize>) -> Frame {
         // Not knowing the leader, send the client to some replica of the
         // shard: it knows better, or will say MOVED again.
         let replica = hint.or_else(|| self.leader_of(shard)).unwrap_or(0);
         let replica = if shard == self.shard && replica == self.replica {
-            (replica + 1) % self.topology.per_shard
+            (replica + 1) % topology.per_shard
         } else {
             replica
         };
-        Frame::Error(format!("MOVED {slot} {}", self.topology.node(shard, replica).client))
+        Frame::Error(format!("MOVED {slot} {}", topology.node(shard, replica).client))
     }
 
     // ANCHOR: execute
@@ -278,33 +324,10 @@ impl Member {
     /// key's shard (or may read it locally), else `-MOVED` to the node
     /// that does.
     pub async fn execute(&self, args: Vec<Vec<u8>>, readonly: bool) -> Frame {
-        let Some(spec) = find(COMMANDS, &args[0]) else {
-            return Frame::Error(crate::command::unknown_command(&args));
+        let (slot, wait) = match self.dispatch(args, readonly) {
+            Ok(sent) => sent,
+            Err(answered) => return answered,
         };
-        let slot = match key_slot_of(spec, &args) {
-            Ok(slot) => slot,
-            Err(e) => return Frame::Error(e),
-        };
-        let write = is_write(spec);
-        if let Some(slot) = slot {
-            let shard = self.topology.slots.owner(slot);
-            if shard != self.shard {
-                return self.moved(slot, shard, None);
-            }
-        }
-        let leader = self.role() == Role::Leader;
-        // Reads a follower may answer from its own store: with `READONLY`
-        // (possibly stale: see the book), and commands about no key.
-        if !leader && !write && (readonly || slot.is_none()) {
-            return self.lock().node.read_local(args).into();
-        }
-        if slot.is_none() && matches!(spec.name, "PING" | "ECHO" | "HELP") {
-            return self.lock().node.read_local(args).into();
-        }
-        let (answer, wait) = oneshot::channel();
-        if self.inbox.send(Input::Request { args, answer }).is_err() {
-            return Frame::Error("ERR this replica has stopped".into());
-        }
         // Handed over, then the replica stopped, or took too long: the
         // command may have been replicated, or not.
         let Ok(Ok(answer)) = tokio::time::timeout(self.request_timeout, wait).await else {
@@ -312,14 +335,74 @@ impl Member {
         };
         match (answer, slot) {
             (Answer::Done(reply), _) => reply.into(),
-            (Answer::NotLeader(hint), Some(slot)) => self.moved(slot, self.shard, hint),
+            (Answer::NotLeader(hint), Some(slot)) => {
+                self.moved(&self.topology(), slot, self.shard, hint)
+            }
             (Answer::NotLeader(_), None) => {
                 Frame::Error("READONLY You can't write against a read only replica.".into())
             }
             (Answer::Unknown, _) => Frame::Error(UNKNOWN.into()),
         }
     }
+
+    /// Answers the command at once (`-MOVED`, `-TRYAGAIN`, a local read),
+    /// or hands it to the replica thread and returns its slot and where
+    /// its answer will come. All under the layout's read lock: a change of
+    /// layout (a slot starting to move) waits for the commands being
+    /// handed over, so each command was either handed over before the
+    /// change, or is judged by the new layout.
+    fn dispatch(
+        &self,
+        args: Vec<Vec<u8>>,
+        readonly: bool,
+    ) -> Result<(Option<u16>, oneshot::Receiver<Answer>), Frame> {
+        let Some(spec) = find(COMMANDS, &args[0]) else {
+            return Err(Frame::Error(crate::command::unknown_command(&args)));
+        };
+        let slot = key_slot_of(spec, &args).map_err(Frame::Error)?;
+        let write = is_write(spec);
+        let topology = self.topology.read().expect("never poisoned");
+        if let Some(slot) = slot {
+            if topology.migrating.contains(&slot) {
+                return Err(Frame::Error(format!(
+                    "TRYAGAIN slot {slot} is moving to another shard"
+                )));
+            }
+            let shard = topology.slots.owner(slot);
+            if shard != self.shard {
+                return Err(self.moved(&topology, slot, shard, None));
+            }
+        }
+        let leader = self.role() == Role::Leader;
+        // Reads a follower may answer from its own store: with `READONLY`
+        // (possibly stale: see the book), and commands about no key.
+        let local = !leader && !write && (readonly || slot.is_none());
+        if local || (slot.is_none() && matches!(spec.name, "PING" | "ECHO" | "HELP")) {
+            return Err(self.lock().node.read_local(args).into());
+        }
+        let (answer, wait) = oneshot::channel();
+        if self.inbox.send(Input::Request { args, answer }).is_err() {
+            return Err(Frame::Error("ERR this replica has stopped".into()));
+        }
+        Ok((slot, wait))
+    }
     // ANCHOR_END: execute
+
+    /// The records of this replica's keys that `wanted` picks.
+    pub fn export(&self, wanted: impl Fn(&[u8]) -> bool) -> Vec<LogRecord> {
+        self.lock().node.export(wanted)
+    }
+
+    /// Applies `records` through this shard's log; this node must lead it.
+    pub async fn import(&self, records: Vec<LogRecord>) -> Result<(), String> {
+        let (answer, wait) = oneshot::channel();
+        self.inbox.send(Input::Import { records, answer }).map_err(|_| "stopped".to_string())?;
+        match wait.await {
+            Ok(Answer::Done(_)) => Ok(()),
+            Ok(other) => Err(format!("import failed: {other:?}")),
+            Err(_) => Err("the replica stopped".into()),
+        }
+    }
 
     /// `CLUSTER …`: what cluster clients ask to learn the layout.
     pub fn cluster_command(&self, args: &[Vec<u8>]) -> Frame {
@@ -327,7 +410,7 @@ impl Member {
         let sub = args[0].to_ascii_uppercase();
         match (&sub[..], &args[1..]) {
             (b"KEYSLOT", [key]) => Frame::Integer(i64::from(key_slot(key))),
-            (b"MYID", []) => bulk(self.topology.node_id(self.shard, self.replica)),
+            (b"MYID", []) => bulk(self.topology().node_id(self.shard, self.replica)),
             (b"INFO", []) => bulk(self.info_text()),
             (b"SLOTS", []) => self.slots(),
             (b"SHARDS", []) => self.shards(),
@@ -349,16 +432,16 @@ impl Member {
     fn replicas_leader_first(&self, shard: usize) -> Vec<usize> {
         let leader = self.leader_of(shard).unwrap_or(0);
         std::iter::once(leader)
-            .chain((0..self.topology.per_shard).filter(|&r| r != leader))
+            .chain((0..self.topology().per_shard).filter(|&r| r != leader))
             .collect()
     }
 
     fn node_frame(&self, shard: usize, replica: usize) -> Frame {
-        let addr = self.topology.node(shard, replica).client;
+        let addr = self.topology().node(shard, replica).client;
         Frame::Array(vec![
             Frame::Bulk(addr.ip().to_string().into_bytes()),
             Frame::Integer(i64::from(addr.port())),
-            Frame::Bulk(self.topology.node_id(shard, replica).into_bytes()),
+            Frame::Bulk(self.topology().node_id(shard, replica).into_bytes()),
         ])
     }
 
@@ -367,8 +450,8 @@ impl Member {
     /// leader's address, then the other replicas'.
     fn slots(&self) -> Frame {
         let mut ranges = Vec::new();
-        for shard in 0..self.topology.shards() {
-            for (first, last) in self.topology.slots.ranges(shard) {
+        for shard in 0..self.topology().shards() {
+            for (first, last) in self.topology().slots.ranges(shard) {
                 let mut entry =
                     vec![Frame::Integer(i64::from(first)), Frame::Integer(i64::from(last))];
                 entry.extend(
@@ -386,21 +469,21 @@ impl Member {
     /// `CLUSTER SHARDS`: each shard's slots and nodes, as maps.
     fn shards(&self) -> Frame {
         let bulk = |s: &str| Frame::Bulk(s.as_bytes().to_vec());
-        let shards = (0..self.topology.shards())
+        let shards = (0..self.topology().shards())
             .map(|shard| {
                 let slots = self
-                    .topology
+                    .topology()
                     .slots
                     .ranges(shard)
                     .into_iter()
                     .flat_map(|(a, b)| [Frame::Integer(i64::from(a)), Frame::Integer(i64::from(b))])
                     .collect();
                 let leader = self.leader_of(shard).unwrap_or(0);
-                let nodes = (0..self.topology.per_shard)
+                let nodes = (0..self.topology().per_shard)
                     .map(|replica| {
-                        let addr = self.topology.node(shard, replica).client;
+                        let addr = self.topology().node(shard, replica).client;
                         Frame::Map(vec![
-                            (bulk("id"), bulk(&self.topology.node_id(shard, replica))),
+                            (bulk("id"), bulk(&self.topology().node_id(shard, replica))),
                             (bulk("port"), Frame::Integer(i64::from(addr.port()))),
                             (bulk("ip"), bulk(&addr.ip().to_string())),
                             (bulk("endpoint"), bulk(&addr.ip().to_string())),
@@ -426,25 +509,25 @@ impl Member {
     /// `id ip:port@bus flags leader-id ping pong epoch link slots…`.
     fn nodes_text(&self) -> String {
         let mut text = String::new();
-        for shard in 0..self.topology.shards() {
+        for shard in 0..self.topology().shards() {
             let leader = self.leader_of(shard).unwrap_or(0);
             let term = if shard == self.shard {
                 self.term()
             } else {
                 self.leaders.lock().expect("never poisoned")[shard].0
             };
-            for replica in 0..self.topology.per_shard {
-                let addr = self.topology.node(shard, replica);
+            for replica in 0..self.topology().per_shard {
+                let addr = self.topology().node(shard, replica);
                 let myself = shard == self.shard && replica == self.replica;
                 let role = if replica == leader { "master" } else { "slave" };
                 let flags = if myself { format!("myself,{role}") } else { role.to_string() };
                 let master = if replica == leader {
                     "-".to_string()
                 } else {
-                    self.topology.node_id(shard, leader)
+                    self.topology().node_id(shard, leader)
                 };
                 let slots = if replica == leader {
-                    self.topology
+                    self.topology()
                         .slots
                         .ranges(shard)
                         .iter()
@@ -455,7 +538,7 @@ impl Member {
                 };
                 text.push_str(&format!(
                     "{} {}@{} {flags} {master} 0 0 {term} connected{slots}\n",
-                    self.topology.node_id(shard, replica),
+                    self.topology().node_id(shard, replica),
                     addr.client,
                     addr.bus.port(),
                 ));
@@ -465,13 +548,13 @@ impl Member {
     }
 
     fn info_text(&self) -> String {
-        let shards = self.topology.shards();
+        let shards = self.topology().shards();
         format!(
             "cluster_enabled:1\r\ncluster_state:ok\r\ncluster_slots_assigned:16384\r\n\
              cluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:0\r\n\
              cluster_known_nodes:{}\r\ncluster_size:{shards}\r\ncluster_current_epoch:{}\r\n\
              cluster_my_epoch:{}\r\n",
-            self.topology.nodes.len(),
+            self.topology().nodes.len(),
             self.term(),
             self.term(),
         )

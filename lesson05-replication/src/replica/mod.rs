@@ -434,6 +434,46 @@ impl<C: Clock + Clone> Node<C> {
     }
     // ANCHOR_END: request
 
+    // ANCHOR: export_import
+    /// The records that rebuild the keys `wanted` picks: what moving those
+    /// keys to another shard copies. On a leader, only meaningful once the
+    /// keys are no longer written and their entries are committed.
+    pub fn export(&mut self, wanted: impl Fn(&[u8]) -> bool) -> Vec<LogRecord> {
+        let state = self.store.dump();
+        if self.role != Role::Leader {
+            let _ = self.store.take_changes();
+        }
+        state
+            .into_iter()
+            .filter(|change| matches!(change, Change::Put { key, .. } if wanted(key)))
+            .map(LogRecord::from)
+            .collect()
+    }
+
+    /// Applies `records` through the log, as a command would: how a shard
+    /// takes keys moved to it (`Put`s) and gives them up (`Delete`s).
+    pub fn import(&mut self, request: RequestId, records: Vec<LogRecord>) -> Vec<Output> {
+        if self.role != Role::Leader {
+            self.answer(request, Answer::NotLeader(self.leader));
+            return std::mem::take(&mut self.outputs);
+        }
+        for record in &records {
+            self.store.apply(Change::from(record.clone()));
+        }
+        let index = self.append(records);
+        if self.config.quorum == WriteQuorum::One {
+            self.answer(request, Answer::Done(Reply::ok()));
+        } else {
+            self.leading.pending.insert(index, (request, Reply::ok()));
+        }
+        for peer in self.peers.clone() {
+            self.send_append(peer);
+        }
+        self.advance_commit();
+        std::mem::take(&mut self.outputs)
+    }
+    // ANCHOR_END: export_import
+
     /// Runs a read on this replica's store as it is, without the log: on a
     /// follower, the committed state as far as it has heard, which may be
     /// behind the leader's (Redis's `READONLY` reads from replicas). A write
