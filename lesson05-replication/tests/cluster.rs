@@ -482,6 +482,102 @@ print("slot of foo:", rc.keyslot("foo"))
 rc.close()
 "#;
 
+/// redis-py's `RedisCluster` writing through a leader's death: it prints
+/// each write's fate, and waits for a line on stdin halfway.
+const REDIS_PY_FAILOVER: &str = r#"
+import sys
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port=int(sys.argv[1]))
+for i in range(400):
+    if i == 150:
+        print("halfway", flush=True)
+        sys.stdin.readline()
+    key = f"key:{i % 20}"
+    try:
+        rc.set(key, i)
+        print("ack", key, i, flush=True)
+    except Exception as e:
+        print("unknown", key, i, type(e).__name__, flush=True)
+rc.close()
+"#;
+
+/// Kill a shard's leader while redis-py writes: it finds the new leader by
+/// itself (its connection breaks, it asks `CLUSTER SLOTS` again), and no
+/// write it saw acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_py_rides_through_a_leader_kill() {
+    use std::io::{BufRead, BufReader, Write};
+    let python = venv_python();
+    let python = python.to_string_lossy();
+    let probe = ["-c", "import redis; assert redis.__version__[0] == '8'"];
+    let Some(python) = tool(&python, &probe) else { return };
+    let (mut cluster, _dir) = start(2, 3).await;
+    let port = cluster.address(0).port().to_string();
+    let mut child = std::process::Command::new("timeout")
+        .args(["60", &python, "-c", REDIS_PY_FAILOVER, &port])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut output = Vec::new();
+    while let Some(line) = lines.recv().await {
+        if line == "halfway" {
+            break;
+        }
+        output.push(line);
+    }
+    let killed = cluster.leader(0).unwrap();
+    cluster.kill(killed).await;
+    stdin.write_all(b"go\n").unwrap();
+    while let Some(line) = lines.recv().await {
+        output.push(line);
+    }
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "redis-py failed: {output:?}");
+
+    let mut acknowledged: HashMap<String, u64> = HashMap::new();
+    let mut unknown: Vec<(String, u64)> = Vec::new();
+    for line in &output {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let (key, i) = (fields[1].to_string(), fields[2].parse::<u64>().unwrap());
+        match fields[0] {
+            "ack" => {
+                acknowledged.insert(key, i);
+            }
+            _ => unknown.push((key, i)),
+        }
+    }
+    let slots = cluster.topology.slots.clone();
+    let in_shard_0 = |key: &str| slots.owner(key_slot(key.as_bytes())) == 0;
+    let after_kill = output
+        .iter()
+        .filter(|l| l.starts_with("ack") && in_shard_0(l.split(' ').nth(1).unwrap()))
+        .filter(|l| l.split(' ').nth(2).unwrap().parse::<u64>().unwrap() > 150)
+        .count();
+    let errors: Vec<&String> = output.iter().filter(|l| l.starts_with("unknown")).collect();
+    println!("redis-py: {after_kill} writes to shard 0 acknowledged after the kill; {errors:?}");
+    assert!(after_kill > 50, "redis-py found the new leader: {output:?}");
+    let nodes: Vec<SocketAddr> = cluster.topology.nodes.iter().map(|n| n.client).collect();
+    let mut client = ClusterClient::new(nodes);
+    for (key, acked) in &acknowledged {
+        let Outcome::Done(Frame::Bulk(value)) = client.call(&["GET", key]).await else {
+            panic!("{key} lost")
+        };
+        let value: u64 = String::from_utf8(value).unwrap().parse().unwrap();
+        let later_unknown = unknown.iter().any(|(k, i)| k == key && *i == value && value > *acked);
+        assert!(value == *acked || later_unknown, "{key}: acknowledged {acked}, found {value}");
+    }
+    cluster.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_py_cluster_client_works_unchanged() {
     let python = venv_python();
