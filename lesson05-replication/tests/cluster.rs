@@ -57,6 +57,29 @@ impl ClusterClient {
         Self { nodes, routes: HashMap::new(), connections: HashMap::new(), redirects: 0 }
     }
 
+    /// A client that knows every node of `cluster`.
+    fn of(cluster: &LocalCluster) -> Self {
+        Self::new(cluster.topology.nodes.iter().map(|n| n.client).collect())
+    }
+
+    /// Checks that every key holds its last acknowledged value, or a later
+    /// one whose write's outcome was unknown: no acknowledged write lost.
+    async fn assert_kept(
+        &mut self,
+        acknowledged: &HashMap<String, u64>,
+        unknown: &[(String, u64)],
+    ) {
+        for (key, acked) in acknowledged {
+            let Outcome::Done(Frame::Bulk(value)) = self.call(&["GET", key]).await else {
+                panic!("{key} lost")
+            };
+            let value: u64 = String::from_utf8(value).unwrap().parse().unwrap();
+            let later_unknown =
+                unknown.iter().any(|(k, i)| k == key && *i == value && value > *acked);
+            assert!(value == *acked || later_unknown, "{key}: acknowledged {acked}, found {value}");
+        }
+    }
+
     async fn call(&mut self, args: &[&str]) -> Outcome {
         let slot = key_slot(args[1].as_bytes());
         let mut address = *self.routes.get(&slot).unwrap_or(&self.nodes[0]);
@@ -131,7 +154,7 @@ async fn keys_go_to_their_slots_shard_and_other_nodes_answer_moved() {
     // a hash tag puts them in one slot.
     let cross = at_leader.call(&["DEL", "foo", "bar"]).await.unwrap();
     assert_eq!(text(&cross), "CROSSSLOT Keys in request don't hash to the same slot");
-    let mut client = ClusterClient::new(cluster.topology.nodes.iter().map(|n| n.client).collect());
+    let mut client = ClusterClient::of(&cluster);
     client.call(&["SET", "{user:1}:name", "ada"]).await;
     client.call(&["SET", "{user:1}:mail", "ada@example.org"]).await;
     let both = client.call(&["EXISTS", "{user:1}:name", "{user:1}:mail"]).await;
@@ -215,13 +238,12 @@ async fn cluster_commands_describe_the_layout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_leader_loses_no_acknowledged_write() {
     let (mut cluster, _dir) = start(2, 3).await;
-    let nodes: Vec<SocketAddr> = cluster.topology.nodes.iter().map(|n| n.client).collect();
-    let mut client = ClusterClient::new(nodes);
+    let mut client = ClusterClient::of(&cluster);
     let keys: Vec<String> = (0..20).map(|k| format!("key:{k}")).collect();
     let slots = cluster.topology.slots.clone();
     let shard_of = |key: &str| slots.owner(key_slot(key.as_bytes()));
     let mut acknowledged: HashMap<String, u64> = HashMap::new();
-    let mut unknown: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut unknown: Vec<(String, u64)> = Vec::new();
     let (mut killed, mut failover) = (None, None);
     for i in 0..600u64 {
         if i == 200 {
@@ -241,7 +263,7 @@ async fn killing_a_leader_loses_no_acknowledged_write() {
                 }
             }
             Outcome::Done(other) => panic!("SET answered {other:?}"),
-            Outcome::Unknown => unknown.entry(key.clone()).or_default().push(i),
+            Outcome::Unknown => unknown.push((key.clone(), i)),
         }
     }
     let (old, _, old_term) = killed.unwrap();
@@ -249,24 +271,15 @@ async fn killing_a_leader_loses_no_acknowledged_write() {
     println!(
         "failover in {failover:?}; {} redirects; {} unknown outcomes",
         client.redirects,
-        unknown.values().map(Vec::len).sum::<usize>()
+        unknown.len()
     );
     assert!(failover < Duration::from_secs(3), "{failover:?}");
     let new = cluster.leader(0).unwrap();
     assert_ne!(new, old);
     assert!(cluster.term(new).unwrap() > old_term);
 
-    // Every acknowledged write is there (or a later one whose outcome the
-    // client could not know).
-    for key in &keys {
-        let Outcome::Done(Frame::Bulk(value)) = client.call(&["GET", key]).await else {
-            panic!("{key} lost")
-        };
-        let value: u64 = String::from_utf8(value).unwrap().parse().unwrap();
-        let acked = acknowledged[key];
-        let later_unknown = unknown.get(key).is_some_and(|u| u.contains(&value) && value > acked);
-        assert!(value == acked || later_unknown, "{key}: acknowledged {acked}, found {value}");
-    }
+    assert_eq!(acknowledged.len(), keys.len());
+    client.assert_kept(&acknowledged, &unknown).await;
 
     // The old leader comes back as a follower and catches up.
     cluster.restart(old).await.unwrap();
@@ -290,8 +303,7 @@ async fn killing_a_leader_loses_no_acknowledged_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adding_a_shard_moves_its_slots_and_their_keys() {
     let (mut cluster, _dir) = start(2, 2).await;
-    let nodes: Vec<SocketAddr> = cluster.topology.nodes.iter().map(|n| n.client).collect();
-    let mut client = ClusterClient::new(nodes);
+    let mut client = ClusterClient::of(&cluster);
     for i in 0..600 {
         let (key, value) = (format!("user:{i}"), format!("v{i}"));
         let args = if i % 10 == 0 {
@@ -305,23 +317,22 @@ async fn adding_a_shard_moves_its_slots_and_their_keys() {
     // A writer keeps writing while the slots move: a write to a moving
     // slot waits (TRYAGAIN) and lands on the new shard; none is lost.
     let stop = Arc::new(AtomicBool::new(false));
-    let nodes: Vec<SocketAddr> = cluster.topology.nodes.iter().map(|n| n.client).collect();
+    let mut live = ClusterClient::of(&cluster);
     let writer = tokio::spawn({
         let stop = stop.clone();
         async move {
-            let mut client = ClusterClient::new(nodes);
             let mut acknowledged = HashMap::new();
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) && i < 100_000 {
                 let key = format!("live:{}", i % 50);
-                if client.call(&["SET", &key, &i.to_string()]).await
+                if live.call(&["SET", &key, &i.to_string()]).await
                     == Outcome::Done(Frame::Simple("OK".into()))
                 {
                     acknowledged.insert(key, i);
                 }
                 i += 1;
             }
-            (client, acknowledged)
+            (live, acknowledged)
         }
     });
     let report = cluster.add_shard().await.unwrap();
@@ -329,10 +340,7 @@ async fn adding_a_shard_moves_its_slots_and_their_keys() {
     let (mut live, acknowledged) = writer.await.unwrap();
     println!("{report:?}; the writer's {} redirects", live.redirects);
     assert_eq!(acknowledged.len(), 50);
-    for (key, i) in &acknowledged {
-        let value = Frame::Bulk(i.to_string().into_bytes());
-        assert_eq!(live.call(&["GET", key]).await, Outcome::Done(value), "{key}");
-    }
+    live.assert_kept(&acknowledged, &[]).await;
 
     // The new shard owns a third of the slots, and got exactly their keys.
     let after = cluster.topology.slots.clone();
@@ -388,8 +396,7 @@ async fn adding_a_shard_moves_its_slots_and_their_keys() {
 #[ignore = "a measurement: 20 leader kills"]
 async fn failover_times() {
     let (mut cluster, _dir) = start(1, 3).await;
-    let nodes: Vec<SocketAddr> = cluster.topology.nodes.iter().map(|n| n.client).collect();
-    let mut client = ClusterClient::new(nodes);
+    let mut client = ClusterClient::of(&cluster);
     let mut times = Vec::new();
     for round in 0..20 {
         assert!(matches!(client.call(&["SET", "k", "before"]).await, Outcome::Done(_)));
@@ -565,16 +572,8 @@ async fn redis_py_rides_through_a_leader_kill() {
     let errors: Vec<&String> = output.iter().filter(|l| l.starts_with("unknown")).collect();
     println!("redis-py: {after_kill} writes to shard 0 acknowledged after the kill; {errors:?}");
     assert!(after_kill > 50, "redis-py found the new leader: {output:?}");
-    let nodes: Vec<SocketAddr> = cluster.topology.nodes.iter().map(|n| n.client).collect();
-    let mut client = ClusterClient::new(nodes);
-    for (key, acked) in &acknowledged {
-        let Outcome::Done(Frame::Bulk(value)) = client.call(&["GET", key]).await else {
-            panic!("{key} lost")
-        };
-        let value: u64 = String::from_utf8(value).unwrap().parse().unwrap();
-        let later_unknown = unknown.iter().any(|(k, i)| k == key && *i == value && value > *acked);
-        assert!(value == *acked || later_unknown, "{key}: acknowledged {acked}, found {value}");
-    }
+    let mut client = ClusterClient::of(&cluster);
+    client.assert_kept(&acknowledged, &unknown).await;
     cluster.stop().await.unwrap();
 }
 
