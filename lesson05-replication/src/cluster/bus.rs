@@ -58,14 +58,23 @@ pub fn encode(frame: &BusFrame) -> Vec<u8> {
 }
 
 /// Accepts connections from other nodes and hands every frame to `inbox`.
+/// The connections' tasks belong to this one: when it is aborted (the
+/// node stops), they go too, and the other nodes see their connections
+/// close at once.
 pub async fn listen(listener: TcpListener, inbox: std::sync::mpsc::Sender<BusFrame>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            // Reap the finished ones, so the set does not grow.
+            Some(_) = connections.join_next() => continue,
+        };
+        let Ok((stream, _)) = accepted else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let inbox = inbox.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let _ = receive(stream, inbox).await;
         });
     }
@@ -97,15 +106,33 @@ async fn receive(
 pub async fn send_to(address: SocketAddr, mut outbox: mpsc::Receiver<Vec<u8>>) {
     let mut stream: Option<TcpStream> = None;
     while let Some(bytes) = outbox.recv().await {
-        if stream.is_none() {
-            stream = TcpStream::connect(address).await.ok();
-            if let Some(s) = &stream {
-                let _ = s.set_nodelay(true);
-            }
-        }
-        let Some(s) = &mut stream else { continue };
-        if s.write_all(&bytes).await.is_err() {
+        // A connection the other side closed (it restarted) still takes a
+        // write, and loses it: the kernel learns of the loss too late. We
+        // never read from this connection, so if it is readable, it is
+        // closed: reconnect first. (Found by measuring failovers: a
+        // follower's votes went into such a socket, and each election
+        // took two more.)
+        if stream.as_ref().is_some_and(|s| !open(s)) {
             stream = None;
         }
+        for _attempt in 0..2 {
+            if stream.is_none() {
+                stream = TcpStream::connect(address).await.ok();
+                if let Some(s) = &stream {
+                    let _ = s.set_nodelay(true);
+                }
+            }
+            let Some(s) = &mut stream else { break };
+            if s.write_all(&bytes).await.is_ok() {
+                break;
+            }
+            stream = None; // Broken: one more try on a new connection.
+        }
     }
+}
+
+/// Whether an outgoing connection is still open: nothing is ever sent
+/// back on it, so anything to read means the other side closed it.
+fn open(stream: &TcpStream) -> bool {
+    matches!(stream.try_read(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::bus::{self, BusFrame};
 use crate::replica::disk::DiskLog;
-use crate::replica::{Answer, Node, Output, RequestId, Role, Term};
+use crate::replica::{Answer, Node, Output, Persist, RequestId, Role, Term};
 
 /// What the replica's thread is handed.
 pub enum Input {
@@ -43,23 +43,14 @@ pub enum Input {
     Stop,
 }
 
-/// The replica and what its thread keeps beside it, behind one lock:
-/// local reads (`READONLY`) and `INFO` take it too.
+/// The replica, shared with the sessions behind a lock: they take it for
+/// local reads (`READONLY`), to ask the role, and for `INFO`. The thread
+/// takes it to step the node, and never holds it across an fsync.
 pub struct Replica {
     /// The node.
     pub node: Node<SystemClock>,
-    disk: DiskLog,
-    waiting: HashMap<RequestId, oneshot::Sender<Answer>>,
-    next_request: RequestId,
     /// Journal fsyncs, for `INFO`.
     pub fsyncs: u64,
-}
-
-impl Replica {
-    /// A replica over `node`, whose durable state is in `disk`.
-    pub fn new(node: Node<SystemClock>, disk: DiskLog) -> Self {
-        Self { node, disk, waiting: HashMap::new(), next_request: 1, fsyncs: 0 }
-    }
 }
 
 /// Each shard's leader as far as a node knows: the term it was heard of
@@ -86,10 +77,17 @@ pub struct Wiring {
 /// Runs the replica until `Input::Stop`, or until its journal cannot be
 /// written: a replica that cannot keep its promises stops (fail-stop), and
 /// the others carry on without it.
-pub fn run(replica: Arc<Mutex<Replica>>, inbox: Receiver<Input>, wiring: Wiring) {
+pub fn run(
+    replica: Arc<Mutex<Replica>>,
+    mut disk: DiskLog,
+    inbox: Receiver<Input>,
+    wiring: Wiring,
+) {
     let mut next_tick = Instant::now() + wiring.tick;
     let mut ticks: u64 = 0;
     let mut was_leading = false;
+    let mut waiting: HashMap<RequestId, oneshot::Sender<Answer>> = HashMap::new();
+    let mut next_request: RequestId = 1;
     loop {
         let mut batch = Vec::new();
         match inbox.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
@@ -99,24 +97,22 @@ pub fn run(replica: Arc<Mutex<Replica>>, inbox: Receiver<Input>, wiring: Wiring)
         }
         batch.extend(inbox.try_iter());
         let mut guard = replica.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let r = &mut *guard;
+        let node = &mut guard.node;
         let mut outputs = Vec::new();
         for input in batch {
             match input {
                 Input::Request { args, answer } => {
-                    let id = r.next_request;
-                    r.next_request += 1;
-                    r.waiting.insert(id, answer);
-                    outputs.extend(r.node.request(id, args));
+                    waiting.insert(next_request, answer);
+                    outputs.extend(node.request(next_request, args));
+                    next_request += 1;
                 }
                 Input::Import { records, answer } => {
-                    let id = r.next_request;
-                    r.next_request += 1;
-                    r.waiting.insert(id, answer);
-                    outputs.extend(r.node.import(id, records));
+                    waiting.insert(next_request, answer);
+                    outputs.extend(node.import(next_request, records));
+                    next_request += 1;
                 }
                 Input::Bus(BusFrame::Raft { from, message }) => {
-                    outputs.extend(r.node.step(from, message));
+                    outputs.extend(node.step(from, message));
                 }
                 Input::Bus(BusFrame::Leader { shard, term, replica }) => {
                     let mut leaders = wiring.leaders.lock().expect("never poisoned");
@@ -133,33 +129,26 @@ pub fn run(replica: Arc<Mutex<Replica>>, inbox: Receiver<Input>, wiring: Wiring)
         if ticked {
             next_tick += wiring.tick;
             ticks += 1;
-            outputs.extend(r.node.tick());
+            outputs.extend(node.tick());
         }
-        // Tell the other shards who leads this one: at once when it starts
-        // to, and ten times a second after that.
-        let leading = r.node.role() == Role::Leader;
-        if leading && (!was_leading || (ticked && ticks.is_multiple_of(10))) {
-            let frame = bus::encode(&BusFrame::Leader {
-                shard: wiring.shard,
-                term: r.node.term(),
-                replica: wiring.replica,
-            });
-            for other in wiring.others.lock().expect("never poisoned").iter() {
-                let _ = other.try_send(frame.clone());
-            }
-        }
-        was_leading = leading;
+        let (term, leader, leading) = (node.term(), node.leader(), node.role() == Role::Leader);
+        let journal = node.take_journal();
+        // Rewriting the file for a snapshot needs the whole state: a copy,
+        // so that the lock is not held while it is written.
+        let snapshot = journal.iter().any(|c| matches!(c, Persist::Snapshot(_)));
+        let state = snapshot.then(|| node.durable().clone());
+        drop(guard);
+
         // ANCHOR: persist_then_send
-        let journal = r.node.take_journal();
         if !journal.is_empty() {
-            if let Err(e) = r.disk.write(&journal, r.node.durable()) {
+            if let Err(e) = disk.write(&journal, state.as_ref()) {
                 eprintln!(
                     "replica {}/{}: journal write failed, stopping: {e}",
                     wiring.shard, wiring.replica
                 );
                 return;
             }
-            r.fsyncs += 1;
+            replica.lock().unwrap_or_else(std::sync::PoisonError::into_inner).fsyncs += 1;
         }
         for output in outputs {
             match output {
@@ -172,17 +161,29 @@ pub fn run(replica: Arc<Mutex<Replica>>, inbox: Receiver<Input>, wiring: Wiring)
                     }
                 }
                 Output::Answer { request, answer } => {
-                    if let Some(waiting) = r.waiting.remove(&request) {
+                    if let Some(waiting) = waiting.remove(&request) {
                         let _ = waiting.send(answer);
                     }
                 }
             }
         }
         // ANCHOR_END: persist_then_send
+        // Tell the other shards' nodes who leads this one: at once when it
+        // starts to, and ten times a second after that.
+        if leading && (!was_leading || (ticked && ticks.is_multiple_of(10))) {
+            let frame = bus::encode(&BusFrame::Leader {
+                shard: wiring.shard,
+                term,
+                replica: wiring.replica,
+            });
+            for other in wiring.others.lock().expect("never poisoned").iter() {
+                let _ = other.try_send(frame.clone());
+            }
+        }
+        was_leading = leading;
         let mut leaders = wiring.leaders.lock().expect("never poisoned");
-        let term = r.node.term();
         if term >= leaders[wiring.shard].0 {
-            leaders[wiring.shard] = (term, r.node.leader());
+            leaders[wiring.shard] = (term, leader);
         }
     }
 }

@@ -13,7 +13,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::{Member, MemberConfig, NodeAddr, Topology};
-use crate::frame::Frame;
 use crate::partition::key_slot;
 use crate::replica::{Role, WriteQuorum};
 use crate::server::{Config, EngineConfig, EngineKind, Server};
@@ -114,14 +113,17 @@ impl LocalCluster {
     ///
     /// 1. start the new shard's nodes, and tell every node about them;
     /// 2. mark the moving slots: commands on them get `-TRYAGAIN`;
-    /// 3. a barrier through each old shard's log (`DBSIZE`), so that every
-    ///    write accepted before step 2 is committed;
+    /// 3. a barrier through each old shard's log (an empty entry, which
+    ///    only a leader can commit), so that every write accepted before
+    ///    step 2 is committed;
     /// 4. copy the moving keys into the new shard, through its log;
     /// 5. give the slots to the new shard: clients get `-MOVED` to it;
     /// 6. delete the moved keys from their old shards, through their logs.
     ///
     /// The moving slots are unavailable from step 2 to step 5: this is the
-    /// "offline per slot" migration. Redis moves keys one at a time while
+    /// "offline per slot" migration. If a step fails (a leader changed in
+    /// the middle), the slots are given back before step 5, and the move
+    /// can be tried again. Redis moves keys one at a time while
     /// serving, sending clients of a half-moved slot to the new shard with
     /// `-ASK`.
     pub async fn add_shard(&mut self) -> Result<Resharding, String> {
@@ -158,22 +160,17 @@ impl LocalCluster {
 
         // 3 and 4. Each old shard's moving keys, once committed, go to the
         // new shard.
-        let mut keys_total = 0;
-        let mut records = Vec::new();
-        for shard in 0..new_shard {
-            let leader = self.leader_member(shard)?;
-            let barrier = leader.execute(vec![b"DBSIZE".to_vec()], false).await;
-            let Frame::Integer(keys) = barrier else {
-                return Err(format!("shard {shard}'s barrier failed: {barrier:?}"));
-            };
-            keys_total += keys as usize;
-            records.push(leader.export(|key| owned(key_slot(key))));
-        }
+        let copied = self.copy_keys(new_shard, &owned).await;
+        let (records, keys_total) = match copied {
+            Ok(copied) => copied,
+            Err(e) => {
+                layout.migrating.clear();
+                layout.epoch += 1;
+                self.publish(layout);
+                return Err(e);
+            }
+        };
         let keys_moved = records.iter().map(Vec::len).sum();
-        let receiver = self.leader_member(new_shard)?;
-        for batch in records.iter().flatten().cloned().collect::<Vec<_>>().chunks(1000) {
-            receiver.import(batch.to_vec()).await?;
-        }
 
         // 5. The slots are the new shard's.
         layout.slots = target;
@@ -197,6 +194,29 @@ impl LocalCluster {
         Ok(Resharding { slots: moving.len(), keys_moved, keys_total })
     }
     // ANCHOR_END: add_shard
+
+    /// Steps 3 and 4 of `add_shard`: each old shard's keys that `owned`
+    /// picks, after a barrier, copied to shard `to`. Returns them, by
+    /// shard, and the number of keys in the old shards.
+    async fn copy_keys(
+        &self,
+        to: usize,
+        owned: &impl Fn(u16) -> bool,
+    ) -> Result<(Vec<Vec<LogRecord>>, usize), String> {
+        let mut records = Vec::new();
+        let mut keys_total = 0;
+        for shard in 0..to {
+            let leader = self.leader_member(shard)?;
+            leader.import(Vec::new()).await.map_err(|e| format!("shard {shard}'s barrier: {e}"))?;
+            keys_total += leader.export(|_| true).len();
+            records.push(leader.export(|key| owned(key_slot(key))));
+        }
+        let receiver = self.leader_member(to)?;
+        for batch in records.iter().flatten().cloned().collect::<Vec<_>>().chunks(1000) {
+            receiver.import(batch.to_vec()).await?;
+        }
+        Ok((records, keys_total))
+    }
 
     /// Gives every running node the layout `topology`, and keeps it.
     fn publish(&mut self, topology: Topology) {
@@ -272,10 +292,11 @@ impl LocalCluster {
     /// once, and only what its replica fsynced survives.
     pub async fn kill(&mut self, i: usize) {
         if let Some(node) = self.nodes[i].take() {
-            node.server.abort();
-            let _ = node.server.await;
+            // The replica first, so that it acknowledges nothing more.
             let member = node.member.clone();
             let _ = tokio::task::spawn_blocking(move || member.stop()).await;
+            node.server.abort();
+            let _ = node.server.await;
         }
     }
 

@@ -101,14 +101,16 @@ impl DiskLog {
         Ok((Self { path, file }, durable, Recovered { records, torn_bytes }))
     }
 
-    /// Makes `changes` durable; `durable` is the state after them, which a
-    /// snapshot rewrites the file to.
-    pub fn write(&mut self, changes: &[Persist], durable: &Durable) -> io::Result<()> {
+    /// Makes `changes` durable. `state` is the durable state after them,
+    /// needed when a snapshot is among them: the file is then rewritten to
+    /// it.
+    pub fn write(&mut self, changes: &[Persist], state: Option<&Durable>) -> io::Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
         if changes.iter().any(|c| matches!(c, Persist::Snapshot(_))) {
-            return self.rewrite(durable);
+            let state = state.ok_or_else(|| io::Error::other("a snapshot needs the state"))?;
+            return self.rewrite(state);
         }
         let mut out = Vec::new();
         for change in changes {
@@ -159,7 +161,7 @@ mod tests {
         for c in changes.clone() {
             state.apply(c);
         }
-        disk.write(&changes, state).unwrap();
+        disk.write(&changes, Some(state)).unwrap();
     }
 
     #[test]

@@ -298,6 +298,7 @@ impl<C: Clock + Clone> Node<C> {
     /// for the others' votes.
     fn campaign(&mut self) {
         self.step_down(self.durable.term + 1, None);
+        self.reset_timeout();
         self.role = Role::Candidate;
         self.durable.vote = Some(self.id);
         self.save_vote();
@@ -327,13 +328,17 @@ impl<C: Clock + Clone> Node<C> {
                 self.answer(request, Answer::Unknown);
             }
             self.leading = Leading::default();
+            // A leader's election clock was not running: start it now.
+            self.reset_timeout();
         }
         if self.applied > self.commit {
             self.rebuild(self.commit);
         }
         self.role = Role::Follower;
         self.leader = leader;
-        self.reset_timeout();
+        // Otherwise the clock runs on. Hearing of a later term is no sign
+        // of a leader: a follower that reset its clock for every refused
+        // candidate would keep the one that could win from standing.
     }
 
     /// Makes the store the snapshot plus the log's entries up to `upto`.
