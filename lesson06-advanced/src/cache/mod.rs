@@ -1,0 +1,177 @@
+//! A page cache (a *buffer pool*, in a database's words): the pages read
+//! most recently or most often, kept in memory so that the next read of
+//! them costs no I/O.
+//!
+//! The cache holds the pages; an eviction [`Policy`] decides which page
+//! goes when a new one needs room. Two are written here, from scratch:
+//!
+//! - [`Lru`]: evict the least recently used page. O(1) per access, simple,
+//!   and good when recent means likely; but one pass over a big table
+//!   (a sequential scan) fills it with pages read once, and flushes out
+//!   every page that was hot.
+//! - [`S3Fifo`]: three FIFO queues (Yang et al., SOSP 2023). New pages go
+//!   to a small queue; only those read again while there move on to the
+//!   main queue. A scan's pages are read once, so they pass through the
+//!   small queue and out, and the hot pages in the main queue stay.
+
+pub mod lru;
+pub mod s3fifo;
+
+use std::collections::HashMap;
+
+pub use lru::Lru;
+pub use s3fifo::S3Fifo;
+
+/// A page's number in its file.
+pub type PageId = u64;
+
+/// What an access found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The page was in the cache.
+    Hit,
+    /// It was not; it is now, and `evicted` made room for it.
+    Miss {
+        /// The page that left, if the cache was full.
+        evicted: Option<PageId>,
+    },
+}
+
+// ANCHOR: policy
+/// An eviction policy: it tracks which pages are cached, and picks the
+/// page to evict. It holds page numbers only; the cache holds the bytes.
+pub trait Policy {
+    /// Its name, for tables.
+    fn name(&self) -> &'static str;
+    /// Whether `page` is cached, without counting as an access.
+    fn contains(&self, page: PageId) -> bool;
+    /// An access to `page`: a hit, or a miss that admits it (evicting a
+    /// page if the cache is full).
+    fn access(&mut self, page: PageId) -> Access;
+    /// Pages cached now.
+    fn len(&self) -> usize;
+    /// Whether none are.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Pages it may hold.
+    fn capacity(&self) -> usize;
+}
+// ANCHOR_END: policy
+
+/// Hits, misses and evictions, for `INFO` and the measurements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Reads served from memory.
+    pub hits: u64,
+    /// Reads that had to load the page.
+    pub misses: u64,
+    /// Pages evicted to make room.
+    pub evictions: u64,
+}
+
+impl CacheStats {
+    /// Hits over all reads (0 before the first).
+    pub fn hit_ratio(&self) -> f64 {
+        let reads = self.hits + self.misses;
+        if reads == 0 { 0.0 } else { self.hits as f64 / reads as f64 }
+    }
+}
+
+// ANCHOR: page_cache
+/// Pages in memory, under an eviction policy.
+pub struct PageCache<P: Policy> {
+    policy: P,
+    pages: HashMap<PageId, Box<[u8]>>,
+    stats: CacheStats,
+}
+
+impl<P: Policy> PageCache<P> {
+    /// An empty cache under `policy`.
+    pub fn new(policy: P) -> Self {
+        let pages = HashMap::with_capacity(policy.capacity());
+        Self { policy, pages, stats: CacheStats::default() }
+    }
+
+    /// Page `page`: from memory if cached, else from `load`, which is
+    /// then cached. A failed load changes nothing.
+    pub fn get<E>(
+        &mut self,
+        page: PageId,
+        load: impl FnOnce(PageId) -> Result<Vec<u8>, E>,
+    ) -> Result<&[u8], E> {
+        if self.policy.contains(page) {
+            self.stats.hits += 1;
+            self.policy.access(page);
+        } else {
+            let bytes = load(page)?;
+            self.stats.misses += 1;
+            if let Access::Miss { evicted: Some(old) } = self.policy.access(page) {
+                self.pages.remove(&old);
+                self.stats.evictions += 1;
+            }
+            self.pages.insert(page, bytes.into_boxed_slice());
+        }
+        Ok(&self.pages[&page])
+    }
+
+    /// Whether `page` is in memory.
+    pub fn contains(&self, page: PageId) -> bool {
+        self.policy.contains(page)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> CacheStats {
+        self.stats
+    }
+
+    /// The policy's name.
+    pub fn policy_name(&self) -> &'static str {
+        self.policy.name()
+    }
+}
+// ANCHOR_END: page_cache
+
+/// Runs `trace` through `policy`; returns the hit ratio.
+pub fn hit_ratio(policy: &mut impl Policy, trace: &[PageId]) -> f64 {
+    let hits = trace.iter().filter(|&&page| policy.access(page) == Access::Hit).count();
+    hits as f64 / trace.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_loaded_once_then_served_from_memory() {
+        let mut cache = PageCache::new(Lru::new(2));
+        let mut loads = Vec::new();
+        let mut read = |cache: &mut PageCache<Lru>, page: PageId| -> Vec<u8> {
+            cache
+                .get(page, |p| {
+                    loads.push(p);
+                    Ok::<_, ()>(vec![p as u8; 4])
+                })
+                .unwrap()
+                .to_vec()
+        };
+        assert_eq!(read(&mut cache, 1), [1; 4]);
+        assert_eq!(read(&mut cache, 1), [1; 4]);
+        read(&mut cache, 2);
+        read(&mut cache, 3); // evicts 1
+        assert_eq!(read(&mut cache, 1), [1; 4]);
+        assert_eq!(loads, [1, 2, 3, 1]);
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.evictions), (1, 4, 2));
+        assert!((stats.hit_ratio() - 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_failed_load_changes_nothing() {
+        let mut cache = PageCache::new(S3Fifo::new(4));
+        assert_eq!(cache.get(7, |_| Err("disk on fire")), Err("disk on fire"));
+        assert!(!cache.contains(7));
+        assert_eq!(cache.stats(), CacheStats::default());
+        assert_eq!(cache.get(7, |_| Ok::<_, &str>(vec![7])).map(<[u8]>::to_vec), Ok(vec![7]));
+    }
+}

@@ -1,0 +1,8 @@
+//! # Lesson 6 — PostgreSQL in miniature
+//!
+//! Part 1 so far: [`cache`], a page cache (buffer pool) with two eviction
+//! policies, LRU and S3-FIFO, and [`trace`], the seeded access patterns
+//! they are measured on.
+
+pub mod cache;
+pub mod trace;

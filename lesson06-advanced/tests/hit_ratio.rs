@@ -1,0 +1,142 @@
+//! Hit ratios on seeded traces: LRU, S3-FIFO, and quick_cache (the crate a
+//! user would pick) on the same accesses. The table is the book's.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fmt::Write as _;
+use std::hash::BuildHasherDefault;
+
+use lesson06_advanced::cache::{Access, Lru, PageId, Policy, S3Fifo, hit_ratio};
+use lesson06_advanced::trace;
+
+/// quick_cache's unsynchronized cache behind our `Policy`, with a fixed
+/// hasher so that its decisions, too, are the same on every run.
+struct QuickCache {
+    cache: quick_cache::unsync::Cache<
+        PageId,
+        (),
+        quick_cache::UnitWeighter,
+        BuildHasherDefault<DefaultHasher>,
+    >,
+    capacity: usize,
+}
+
+impl QuickCache {
+    fn new(capacity: usize) -> Self {
+        let cache = quick_cache::unsync::Cache::with(
+            capacity,
+            capacity as u64,
+            quick_cache::UnitWeighter,
+            BuildHasherDefault::default(),
+            quick_cache::unsync::DefaultLifecycle::default(),
+        );
+        Self { cache, capacity }
+    }
+}
+
+impl Policy for QuickCache {
+    fn name(&self) -> &'static str {
+        "quick_cache 0.6"
+    }
+    fn contains(&self, page: PageId) -> bool {
+        self.cache.peek(&page).is_some()
+    }
+    fn access(&mut self, page: PageId) -> Access {
+        if self.cache.get(&page).is_some() {
+            return Access::Hit;
+        }
+        self.cache.insert(page, ());
+        Access::Miss { evicted: None }
+    }
+    fn len(&self) -> usize {
+        self.cache.len()
+    }
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+const PAGES: usize = 20_000;
+
+fn policies(capacity: usize) -> Vec<Box<dyn Policy>> {
+    vec![
+        Box::new(Lru::new(capacity)),
+        Box::new(S3Fifo::new(capacity)),
+        Box::new(QuickCache::new(capacity)),
+    ]
+}
+
+/// Hit ratios over the 2,000 reads just before a full scan and the 2,000
+/// just after it, for a warm cache: how much of the hot set the scan
+/// pushed out. (Over a longer window, LRU would have time to reload it.)
+fn around_a_scan(policy: &mut dyn Policy) -> (f64, f64) {
+    let reads = trace::zipfian(PAGES, 0.99, 104_000, 7);
+    let (warm, rest) = reads.split_at(100_000);
+    let (before, after) = rest.split_at(2_000);
+    hit_ratio_dyn(policy, warm);
+    let before = hit_ratio_dyn(policy, before);
+    hit_ratio_dyn(policy, &trace::scan(PAGES));
+    (before, hit_ratio_dyn(policy, after))
+}
+
+fn hit_ratio_dyn(policy: &mut dyn Policy, trace: &[PageId]) -> f64 {
+    let hits = trace.iter().filter(|&&page| policy.access(page) == Access::Hit).count();
+    hits as f64 / trace.len() as f64
+}
+
+#[test]
+fn hit_ratio_table() {
+    let reads = trace::zipfian(PAGES, 0.99, 300_000, 1);
+    let mut results: Vec<(&'static str, [f64; 4])> = Vec::new();
+    for (i, small) in policies(PAGES / 100).into_iter().enumerate() {
+        let mut small = small;
+        let mut large = policies(PAGES / 10).remove(i);
+        let mut scanned = policies(PAGES / 10).remove(i);
+        let (before, after) = around_a_scan(scanned.as_mut());
+        results.push((
+            small.name(),
+            [
+                hit_ratio_dyn(small.as_mut(), &reads),
+                hit_ratio_dyn(large.as_mut(), &reads),
+                before,
+                after,
+            ],
+        ));
+    }
+    let mut table = String::from(
+        "Zipf s = 0.99 over 20,000 pages      cache = 1%   cache = 10%   10%, just before a scan   just after\n",
+    );
+    for (name, [one, ten, before, after]) in &results {
+        let pct = |x: f64| format!("{:.1}%", x * 100.0);
+        writeln!(
+            table,
+            "{name:<36} {:>10} {:>13} {:>25} {:>12}",
+            pct(*one),
+            pct(*ten),
+            pct(*before),
+            pct(*after)
+        )
+        .unwrap();
+    }
+    println!("{table}");
+    let [lru, s3, quick] = [&results[0].1, &results[1].1, &results[2].1];
+    // S3-FIFO beats LRU at both sizes.
+    assert!(s3[0] > lru[0] && s3[1] > lru[1], "{table}");
+    // A scan flushes LRU; S3-FIFO barely notices.
+    assert!(lru[2] - lru[3] > 0.05, "{table}");
+    assert!(s3[2] - s3[3] < 0.02, "{table}");
+    // The goal: within 2 points of the cache a user would pick.
+    for size in 0..2 {
+        assert!(s3[size] > quick[size] - 0.02, "{table}");
+    }
+    insta::assert_snapshot!(table);
+}
+
+#[test]
+fn hit_ratio_follows_the_policy_not_the_cache() {
+    // The plain function and a trait object agree.
+    let reads = trace::zipfian(1_000, 0.99, 5_000, 3);
+    let a = hit_ratio(&mut Lru::new(50), &reads);
+    let b = hit_ratio_dyn(&mut Lru::new(50), &reads);
+    assert_eq!(a, b);
+    assert!(a > 0.2 && a < 0.9, "{a}");
+}
