@@ -47,10 +47,28 @@ impl Zipf {
 }
 // ANCHOR_END: zipf
 
+impl Zipf {
+    /// The same law, but rank `k` is item `k`: the popular items are
+    /// neighbours, as the newest rows of a table often are. Stored in key
+    /// order, they share pages, and the pages are as skewed as the rows.
+    pub fn ranked(items: usize, s: f64) -> Self {
+        let mut zipf = Self::new(items, s, &mut Rng::new(0));
+        zipf.pages.sort_unstable();
+        zipf
+    }
+}
+
 /// `len` Zipfian reads over `pages` pages with exponent `s`, from `seed`.
 pub fn zipfian(pages: usize, s: f64, len: usize, seed: u64) -> Vec<PageId> {
     let mut rng = Rng::new(seed);
     let zipf = Zipf::new(pages, s, &mut rng);
+    (0..len).map(|_| zipf.sample(&mut rng)).collect()
+}
+
+/// `len` reads of items `0..items`, item `k` of popularity rank `k`.
+pub fn zipfian_ranked(items: usize, s: f64, len: usize, seed: u64) -> Vec<u64> {
+    let mut rng = Rng::new(seed);
+    let zipf = Zipf::ranked(items, s);
     (0..len).map(|_| zipf.sample(&mut rng)).collect()
 }
 

@@ -53,6 +53,9 @@ impl Policy for QuickCache {
     fn capacity(&self) -> usize {
         self.capacity
     }
+    fn clear(&mut self) {
+        self.cache.clear();
+    }
 }
 
 const PAGES: usize = 20_000;

@@ -254,6 +254,11 @@ impl<S: PageStore> BTree<S> {
     pub fn into_store(self) -> S {
         self.tree.pager.into_store()
     }
+
+    /// The page store, to read what it counts (lesson 6's page cache).
+    pub fn store(&self) -> &S {
+        self.tree.pager.store()
+    }
 }
 
 // ANCHOR: engine

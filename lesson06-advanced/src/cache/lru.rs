@@ -124,6 +124,10 @@ impl Policy for Lru {
     fn capacity(&self) -> usize {
         self.capacity
     }
+
+    fn clear(&mut self) {
+        *self = Self::new(self.capacity);
+    }
 }
 
 #[cfg(test)]

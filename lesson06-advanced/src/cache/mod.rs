@@ -16,11 +16,13 @@
 
 pub mod lru;
 pub mod s3fifo;
+pub mod store;
 
 use std::collections::HashMap;
 
 pub use lru::Lru;
 pub use s3fifo::S3Fifo;
+pub use store::CachedStore;
 
 /// A page's number in its file.
 pub type PageId = u64;
@@ -56,6 +58,8 @@ pub trait Policy {
     }
     /// Pages it may hold.
     fn capacity(&self) -> usize;
+    /// Forgets every page.
+    fn clear(&mut self);
 }
 // ANCHOR_END: policy
 
@@ -79,14 +83,15 @@ impl CacheStats {
 }
 
 // ANCHOR: page_cache
-/// Pages in memory, under an eviction policy.
-pub struct PageCache<P: Policy> {
+/// Pages in memory, under an eviction policy. `V` is how a page is held:
+/// bytes, or lesson 4's shared page buffers.
+pub struct PageCache<P: Policy, V = Box<[u8]>> {
     policy: P,
-    pages: HashMap<PageId, Box<[u8]>>,
+    pages: HashMap<PageId, V>,
     stats: CacheStats,
 }
 
-impl<P: Policy> PageCache<P> {
+impl<P: Policy, V> PageCache<P, V> {
     /// An empty cache under `policy`.
     pub fn new(policy: P) -> Self {
         let pages = HashMap::with_capacity(policy.capacity());
@@ -98,21 +103,42 @@ impl<P: Policy> PageCache<P> {
     pub fn get<E>(
         &mut self,
         page: PageId,
-        load: impl FnOnce(PageId) -> Result<Vec<u8>, E>,
-    ) -> Result<&[u8], E> {
+        load: impl FnOnce(PageId) -> Result<V, E>,
+    ) -> Result<&V, E> {
         if self.policy.contains(page) {
             self.stats.hits += 1;
             self.policy.access(page);
         } else {
-            let bytes = load(page)?;
+            let value = load(page)?;
             self.stats.misses += 1;
-            if let Access::Miss { evicted: Some(old) } = self.policy.access(page) {
-                self.pages.remove(&old);
-                self.stats.evictions += 1;
-            }
-            self.pages.insert(page, bytes.into_boxed_slice());
+            self.admit(page, value);
         }
         Ok(&self.pages[&page])
+    }
+
+    /// Caches `value` as page `page`'s new contents: a write, which the
+    /// next read should find in memory.
+    pub fn put(&mut self, page: PageId, value: V) {
+        if self.policy.contains(page) {
+            self.policy.access(page);
+            self.pages.insert(page, value);
+        } else {
+            self.admit(page, value);
+        }
+    }
+
+    fn admit(&mut self, page: PageId, value: V) {
+        if let Access::Miss { evicted: Some(old) } = self.policy.access(page) {
+            self.pages.remove(&old);
+            self.stats.evictions += 1;
+        }
+        self.pages.insert(page, value);
+    }
+
+    /// Forgets every page (the counters stay).
+    pub fn clear(&mut self) {
+        self.policy.clear();
+        self.pages.clear();
     }
 
     /// Whether `page` is in memory.
@@ -146,14 +172,14 @@ mod tests {
     fn pages_are_loaded_once_then_served_from_memory() {
         let mut cache = PageCache::new(Lru::new(2));
         let mut loads = Vec::new();
-        let mut read = |cache: &mut PageCache<Lru>, page: PageId| -> Vec<u8> {
+        let mut read = |cache: &mut PageCache<Lru, Vec<u8>>, page: PageId| -> Vec<u8> {
             cache
                 .get(page, |p| {
                     loads.push(p);
                     Ok::<_, ()>(vec![p as u8; 4])
                 })
                 .unwrap()
-                .to_vec()
+                .clone()
         };
         assert_eq!(read(&mut cache, 1), [1; 4]);
         assert_eq!(read(&mut cache, 1), [1; 4]);
@@ -168,10 +194,15 @@ mod tests {
 
     #[test]
     fn a_failed_load_changes_nothing() {
-        let mut cache = PageCache::new(S3Fifo::new(4));
+        let mut cache: PageCache<S3Fifo, Vec<u8>> = PageCache::new(S3Fifo::new(4));
         assert_eq!(cache.get(7, |_| Err("disk on fire")), Err("disk on fire"));
         assert!(!cache.contains(7));
         assert_eq!(cache.stats(), CacheStats::default());
-        assert_eq!(cache.get(7, |_| Ok::<_, &str>(vec![7])).map(<[u8]>::to_vec), Ok(vec![7]));
+        assert_eq!(cache.get(7, |_| Ok::<_, &str>(vec![7])).cloned(), Ok(vec![7]));
+        // A write replaces the cached copy; clearing forgets it.
+        cache.put(7, vec![8]);
+        assert_eq!(cache.get(7, |_| Err("not read again")).cloned(), Ok(vec![8]));
+        cache.clear();
+        assert!(!cache.contains(7));
     }
 }

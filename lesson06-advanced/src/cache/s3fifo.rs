@@ -147,6 +147,10 @@ impl Policy for S3Fifo {
     fn capacity(&self) -> usize {
         self.capacity
     }
+
+    fn clear(&mut self) {
+        *self = Self::new(self.capacity);
+    }
 }
 
 #[cfg(test)]
