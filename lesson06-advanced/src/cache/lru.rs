@@ -3,7 +3,9 @@
 //! indexes for links (no `unsafe`, no `Rc<RefCell>`), and freed slots are
 //! reused.
 
-use std::collections::HashMap;
+// hashbrown's default hasher (foldhash) is several times faster than
+// std's SipHash on integer keys, and a page number needs no DoS defence.
+use hashbrown::HashMap;
 
 use super::{Access, PageId, Policy};
 

@@ -18,7 +18,9 @@ pub mod lru;
 pub mod s3fifo;
 pub mod store;
 
-use std::collections::HashMap;
+// hashbrown's default hasher (foldhash) is several times faster than
+// std's SipHash on integer keys, and a page number needs no DoS defence.
+use hashbrown::HashMap;
 
 pub use lru::Lru;
 pub use s3fifo::S3Fifo;

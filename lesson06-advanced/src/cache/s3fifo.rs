@@ -18,7 +18,11 @@
 //! simplest of them to write and to explain: three queues, no lists to
 //! splice, no adaptive tuning.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+// hashbrown's default hasher (foldhash) is several times faster than
+// std's SipHash on integer keys, and a page number needs no DoS defence.
+use hashbrown::HashMap;
 
 use super::{Access, PageId, Policy};
 
