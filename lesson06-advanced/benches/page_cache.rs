@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lesson03_persistence::fs::RealFs;
+use lesson04_indexing::btree::store::PageBuf;
 use lesson04_indexing::btree::{BTree, Batch, FileStore, MemStore, Options, PageStore};
 use lesson06_advanced::cache::{CachedStore, Lru, Policy, S3Fifo};
 
@@ -62,7 +63,7 @@ fn read_all(store: &mut impl PageStore, ids: &[u32]) {
     }
 }
 
-fn cached<P: Policy>(store: MemStore, policy: P, ids: &[u32]) -> CachedStore<MemStore, P> {
+fn cached<P: Policy<PageBuf>>(store: MemStore, policy: P, ids: &[u32]) -> CachedStore<MemStore, P> {
     let mut store = CachedStore::new(store, policy);
     read_all(&mut store, ids);
     store

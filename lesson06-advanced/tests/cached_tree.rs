@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use lesson01_intro::KeyRange;
 use lesson01_intro::testkit::Suite;
 use lesson03_persistence::fs::RealFs;
+use lesson04_indexing::btree::store::PageBuf;
 use lesson04_indexing::btree::{BTree, Batch, FileStore, PageStore};
 use lesson06_advanced::cache::{CachedStore, Lru, Policy, S3Fifo};
 use lesson06_advanced::trace;
@@ -15,7 +16,7 @@ use lesson06_advanced::trace;
 type Tree<P> = BTree<CachedStore<FileStore, P>>;
 
 /// A tree in `path`, its file store's own cache off, ours in front.
-fn open<P: Policy>(path: &std::path::Path, policy: P) -> Tree<P> {
+fn open<P: Policy<PageBuf>>(path: &std::path::Path, policy: P) -> Tree<P> {
     let file = FileStore::open(&RealFs, path, 4096, 0).expect("the file opens");
     BTree::from_store(CachedStore::new(file, policy), 4096).expect("the tree opens").0
 }
@@ -23,7 +24,7 @@ fn open<P: Policy>(path: &std::path::Path, policy: P) -> Tree<P> {
 mod conformance {
     use super::*;
 
-    fn suite() -> Suite<Tree<S3Fifo>> {
+    fn suite() -> Suite<Tree<S3Fifo<PageBuf>>> {
         let root = Arc::new(tempfile::tempdir().expect("temp dir"));
         let next = AtomicUsize::new(0);
         Suite::new(move || {
@@ -45,7 +46,7 @@ mod conformance {
 /// What a full scan of 20,000 keys does to a warm cache: the share of the
 /// pages cached before it that are still cached after it, and the page
 /// hit ratio of the 100 lookups just before it and just after it.
-fn around_a_scan<P: Policy>(policy: P) -> (f64, f64, f64) {
+fn around_a_scan<P: Policy<PageBuf>>(policy: P) -> (f64, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let mut tree = open(&dir.path().join("tree.db"), policy);
     let key = |i: u64| format!("key:{i:08}").into_bytes();

@@ -33,19 +33,23 @@ impl QuickCache {
     }
 }
 
-impl Policy for QuickCache {
+impl Policy<()> for QuickCache {
     fn name(&self) -> &'static str {
         "quick_cache 0.6"
     }
     fn contains(&self, page: PageId) -> bool {
         self.cache.peek(&page).is_some()
     }
-    fn access(&mut self, page: PageId) -> Access {
-        if self.cache.get(&page).is_some() {
-            return Access::Hit;
-        }
+    fn lookup(&mut self, page: PageId) -> Option<usize> {
+        self.cache.get(&page).map(|()| 0)
+    }
+    fn value(&self, _slot: usize) -> &() {
+        &()
+    }
+    fn replace(&mut self, _slot: usize, (): ()) {}
+    fn insert(&mut self, page: PageId, (): ()) -> (usize, Option<PageId>) {
         self.cache.insert(page, ());
-        Access::Miss { evicted: None }
+        (0, None)
     }
     fn len(&self) -> usize {
         self.cache.len()
@@ -60,7 +64,7 @@ impl Policy for QuickCache {
 
 const PAGES: usize = 20_000;
 
-fn policies(capacity: usize) -> Vec<Box<dyn Policy>> {
+fn policies(capacity: usize) -> Vec<Box<dyn Policy<()>>> {
     vec![
         Box::new(Lru::new(capacity)),
         Box::new(S3Fifo::new(capacity)),
@@ -71,7 +75,7 @@ fn policies(capacity: usize) -> Vec<Box<dyn Policy>> {
 /// Hit ratios over the 2,000 reads just before a full scan and the 2,000
 /// just after it, for a warm cache: how much of the hot set the scan
 /// pushed out. (Over a longer window, LRU would have time to reload it.)
-fn around_a_scan(policy: &mut dyn Policy) -> (f64, f64) {
+fn around_a_scan(policy: &mut dyn Policy<()>) -> (f64, f64) {
     let reads = trace::zipfian(PAGES, 0.99, 104_000, 7);
     let (warm, rest) = reads.split_at(100_000);
     let (before, after) = rest.split_at(2_000);
@@ -81,7 +85,7 @@ fn around_a_scan(policy: &mut dyn Policy) -> (f64, f64) {
     (before, hit_ratio_dyn(policy, after))
 }
 
-fn hit_ratio_dyn(policy: &mut dyn Policy, trace: &[PageId]) -> f64 {
+fn hit_ratio_dyn(policy: &mut dyn Policy<()>, trace: &[PageId]) -> f64 {
     let hits = trace.iter().filter(|&&page| policy.access(page) == Access::Hit).count();
     hits as f64 / trace.len() as f64
 }

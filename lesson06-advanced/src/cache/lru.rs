@@ -1,30 +1,28 @@
-//! Least recently used, in O(1): a hash map from page to a node of a
+//! Least recently used, in O(1): a table from page to a node of a
 //! doubly linked list ordered by recency. The list lives in a `Vec` with
-//! indexes for links (no `unsafe`, no `Rc<RefCell>`), and freed slots are
-//! reused.
+//! indexes for links (no `unsafe`, no `Rc<RefCell>`); a node is a slot,
+//! holding its page's value, and the slot of an evicted page is reused.
 
-// hashbrown's default hasher (foldhash) is several times faster than
-// std's SipHash on integer keys, and a page number needs no DoS defence.
-use hashbrown::HashMap;
-
-use super::{Access, PageId, Policy};
+use super::table::PageTable;
+use super::{PageId, Policy};
 
 const NIL: usize = usize::MAX;
 
-#[derive(Debug, Clone, Copy)]
-struct Node {
+#[derive(Debug, Clone)]
+struct Node<V> {
     page: PageId,
     prev: usize,
     next: usize,
+    value: V,
 }
 
 // ANCHOR: lru
 /// Evicts the page used least recently.
 #[derive(Debug, Clone)]
-pub struct Lru {
+pub struct Lru<V> {
     capacity: usize,
-    index: HashMap<PageId, usize>,
-    nodes: Vec<Node>,
+    index: PageTable,
+    nodes: Vec<Node<V>>,
     /// Most recently used.
     head: usize,
     /// Least recently used: the next to go.
@@ -32,13 +30,13 @@ pub struct Lru {
 }
 // ANCHOR_END: lru
 
-impl Lru {
+impl<V> Lru<V> {
     /// An LRU of `capacity` pages (at least 1).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         Self {
             capacity,
-            index: HashMap::with_capacity(capacity),
+            index: PageTable::default(),
             nodes: Vec::with_capacity(capacity),
             head: NIL,
             tail: NIL,
@@ -46,7 +44,7 @@ impl Lru {
     }
 
     fn unlink(&mut self, i: usize) {
-        let Node { prev, next, .. } = self.nodes[i];
+        let (prev, next) = (self.nodes[i].prev, self.nodes[i].next);
         if prev == NIL {
             self.head = next;
         } else {
@@ -72,7 +70,7 @@ impl Lru {
 
     /// The pages from most to least recently used, for tests.
     pub fn order(&self) -> Vec<PageId> {
-        let mut pages = Vec::with_capacity(self.index.len());
+        let mut pages = Vec::with_capacity(self.nodes.len());
         let mut at = self.head;
         while at != NIL {
             pages.push(self.nodes[at].page);
@@ -82,45 +80,54 @@ impl Lru {
     }
 }
 
-impl Policy for Lru {
+impl<V> Policy<V> for Lru<V> {
     fn name(&self) -> &'static str {
         "LRU"
     }
 
     fn contains(&self, page: PageId) -> bool {
-        self.index.contains_key(&page)
+        self.index.contains(page)
     }
 
     // ANCHOR: lru_access
-    fn access(&mut self, page: PageId) -> Access {
-        if let Some(&i) = self.index.get(&page) {
-            // A hit: to the front.
-            self.unlink(i);
-            self.push_front(i);
-            return Access::Hit;
+    fn lookup(&mut self, page: PageId) -> Option<usize> {
+        // A hit: to the front.
+        let i = self.index.get(page)?;
+        self.unlink(i);
+        self.push_front(i);
+        Some(i)
+    }
+
+    fn insert(&mut self, page: PageId, value: V) -> (usize, Option<PageId>) {
+        if self.nodes.len() < self.capacity {
+            self.nodes.push(Node { page, prev: NIL, next: NIL, value });
+            let slot = self.nodes.len() - 1;
+            self.push_front(slot);
+            self.index.insert(page, slot);
+            return (slot, None);
         }
-        let mut evicted = None;
-        let slot = if self.index.len() == self.capacity {
-            // Full: reuse the least recently used page's node.
-            let last = self.tail;
-            self.unlink(last);
-            let old = self.nodes[last].page;
-            self.index.remove(&old);
-            evicted = Some(old);
-            self.nodes[last].page = page;
-            last
-        } else {
-            self.nodes.push(Node { page, prev: NIL, next: NIL });
-            self.nodes.len() - 1
-        };
+        // Full: the least recently used page leaves, and its slot is reused.
+        let slot = self.tail;
+        self.unlink(slot);
+        let old = std::mem::replace(&mut self.nodes[slot].page, page);
+        self.index.remove(old);
+        self.nodes[slot].value = value;
         self.push_front(slot);
         self.index.insert(page, slot);
-        Access::Miss { evicted }
+        (slot, Some(old))
     }
     // ANCHOR_END: lru_access
 
+    fn value(&self, slot: usize) -> &V {
+        &self.nodes[slot].value
+    }
+
+    fn replace(&mut self, slot: usize, value: V) {
+        self.nodes[slot].value = value;
+    }
+
     fn len(&self) -> usize {
-        self.index.len()
+        self.nodes.len()
     }
 
     fn capacity(&self) -> usize {
@@ -135,10 +142,11 @@ impl Policy for Lru {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::Access;
 
     #[test]
     fn hits_move_to_the_front_and_the_back_is_evicted() {
-        let mut lru = Lru::new(3);
+        let mut lru: Lru<()> = Lru::new(3);
         for page in [1, 2, 3] {
             assert_eq!(lru.access(page), Access::Miss { evicted: None });
         }
@@ -156,7 +164,7 @@ mod tests {
             capacity in 1usize..8,
             trace in proptest::collection::vec(0u64..12, 0..200),
         ) {
-            let mut lru = Lru::new(capacity);
+            let mut lru: Lru<()> = Lru::new(capacity);
             let mut model: Vec<PageId> = Vec::new();
             for page in trace {
                 let expected = match model.iter().position(|&p| p == page) {

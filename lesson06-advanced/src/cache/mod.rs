@@ -17,10 +17,7 @@
 pub mod lru;
 pub mod s3fifo;
 pub mod store;
-
-// hashbrown's default hasher (foldhash) is several times faster than
-// std's SipHash on integer keys, and a page number needs no DoS defence.
-use hashbrown::HashMap;
+mod table;
 
 pub use lru::Lru;
 pub use s3fifo::S3Fifo;
@@ -42,16 +39,24 @@ pub enum Access {
 }
 
 // ANCHOR: policy
-/// An eviction policy: it tracks which pages are cached, and picks the
-/// page to evict. It holds page numbers only; the cache holds the bytes.
-pub trait Policy {
+/// An eviction policy, holding the cached values in its own slots, so that
+/// a hit costs one hash lookup: the page's slot, then the value by index.
+/// It decides which page leaves when a new one needs room.
+pub trait Policy<V> {
     /// Its name, for tables.
     fn name(&self) -> &'static str;
-    /// Whether `page` is cached, without counting as an access.
+    /// Whether `page` is cached, without counting as a read.
     fn contains(&self, page: PageId) -> bool;
-    /// An access to `page`: a hit, or a miss that admits it (evicting a
-    /// page if the cache is full).
-    fn access(&mut self, page: PageId) -> Access;
+    /// A read of `page`: its slot if it is cached (the read counts, as the
+    /// policy counts reads), `None` if not.
+    fn lookup(&mut self, page: PageId) -> Option<usize>;
+    /// The value in `slot`, as `lookup` or `insert` returned it.
+    fn value(&self, slot: usize) -> &V;
+    /// Replaces the value in `slot`: the page was written.
+    fn replace(&mut self, slot: usize, value: V);
+    /// Caches `value` as `page`, which is not cached; returns its slot,
+    /// and the page evicted to make room, if the cache was full.
+    fn insert(&mut self, page: PageId, value: V) -> (usize, Option<PageId>);
     /// Pages cached now.
     fn len(&self) -> usize;
     /// Whether none are.
@@ -62,6 +67,19 @@ pub trait Policy {
     fn capacity(&self) -> usize;
     /// Forgets every page.
     fn clear(&mut self);
+
+    /// A read that admits the page on a miss: for traces, where no value
+    /// is loaded.
+    fn access(&mut self, page: PageId) -> Access
+    where
+        V: Default,
+    {
+        if self.lookup(page).is_some() {
+            return Access::Hit;
+        }
+        let (_, evicted) = self.insert(page, V::default());
+        Access::Miss { evicted }
+    }
 }
 // ANCHOR_END: policy
 
@@ -85,19 +103,18 @@ impl CacheStats {
 }
 
 // ANCHOR: page_cache
-/// Pages in memory, under an eviction policy. `V` is how a page is held:
-/// bytes, or lesson 4's shared page buffers.
-pub struct PageCache<P: Policy, V = Box<[u8]>> {
+/// Pages in memory, under an eviction policy that holds them. `V` is how
+/// a page is held: bytes, or lesson 4's shared page buffers.
+pub struct PageCache<V, P: Policy<V>> {
     policy: P,
-    pages: HashMap<PageId, V>,
     stats: CacheStats,
+    _values: std::marker::PhantomData<V>,
 }
 
-impl<P: Policy, V> PageCache<P, V> {
+impl<V, P: Policy<V>> PageCache<V, P> {
     /// An empty cache under `policy`.
     pub fn new(policy: P) -> Self {
-        let pages = HashMap::with_capacity(policy.capacity());
-        Self { policy, pages, stats: CacheStats::default() }
+        Self { policy, stats: CacheStats::default(), _values: std::marker::PhantomData }
     }
 
     /// Page `page`: from memory if cached, else from `load`, which is
@@ -107,40 +124,38 @@ impl<P: Policy, V> PageCache<P, V> {
         page: PageId,
         load: impl FnOnce(PageId) -> Result<V, E>,
     ) -> Result<&V, E> {
-        if self.policy.contains(page) {
+        if let Some(slot) = self.policy.lookup(page) {
             self.stats.hits += 1;
-            self.policy.access(page);
-        } else {
-            let value = load(page)?;
-            self.stats.misses += 1;
-            self.admit(page, value);
+            return Ok(self.policy.value(slot));
         }
-        Ok(&self.pages[&page])
+        let value = load(page)?;
+        self.stats.misses += 1;
+        let slot = self.admit(page, value);
+        Ok(self.policy.value(slot))
     }
 
     /// Caches `value` as page `page`'s new contents: a write, which the
     /// next read should find in memory.
     pub fn put(&mut self, page: PageId, value: V) {
-        if self.policy.contains(page) {
-            self.policy.access(page);
-            self.pages.insert(page, value);
-        } else {
-            self.admit(page, value);
+        match self.policy.lookup(page) {
+            Some(slot) => self.policy.replace(slot, value),
+            None => {
+                self.admit(page, value);
+            }
         }
     }
 
-    fn admit(&mut self, page: PageId, value: V) {
-        if let Access::Miss { evicted: Some(old) } = self.policy.access(page) {
-            self.pages.remove(&old);
+    fn admit(&mut self, page: PageId, value: V) -> usize {
+        let (slot, evicted) = self.policy.insert(page, value);
+        if evicted.is_some() {
             self.stats.evictions += 1;
         }
-        self.pages.insert(page, value);
+        slot
     }
 
     /// Forgets every page (the counters stay).
     pub fn clear(&mut self) {
         self.policy.clear();
-        self.pages.clear();
     }
 
     /// Whether `page` is in memory.
@@ -161,7 +176,7 @@ impl<P: Policy, V> PageCache<P, V> {
 // ANCHOR_END: page_cache
 
 /// Runs `trace` through `policy`; returns the hit ratio.
-pub fn hit_ratio(policy: &mut impl Policy, trace: &[PageId]) -> f64 {
+pub fn hit_ratio(policy: &mut impl Policy<()>, trace: &[PageId]) -> f64 {
     let hits = trace.iter().filter(|&&page| policy.access(page) == Access::Hit).count();
     hits as f64 / trace.len().max(1) as f64
 }
@@ -174,7 +189,7 @@ mod tests {
     fn pages_are_loaded_once_then_served_from_memory() {
         let mut cache = PageCache::new(Lru::new(2));
         let mut loads = Vec::new();
-        let mut read = |cache: &mut PageCache<Lru, Vec<u8>>, page: PageId| -> Vec<u8> {
+        let mut read = |cache: &mut PageCache<Vec<u8>, Lru<Vec<u8>>>, page: PageId| -> Vec<u8> {
             cache
                 .get(page, |p| {
                     loads.push(p);
@@ -196,7 +211,7 @@ mod tests {
 
     #[test]
     fn a_failed_load_changes_nothing() {
-        let mut cache: PageCache<S3Fifo, Vec<u8>> = PageCache::new(S3Fifo::new(4));
+        let mut cache: PageCache<Vec<u8>, S3Fifo<Vec<u8>>> = PageCache::new(S3Fifo::new(4));
         assert_eq!(cache.get(7, |_| Err("disk on fire")), Err("disk on fire"));
         assert!(!cache.contains(7));
         assert_eq!(cache.stats(), CacheStats::default());

@@ -20,29 +20,36 @@
 
 use std::collections::VecDeque;
 
-// hashbrown's default hasher (foldhash) is several times faster than
-// std's SipHash on integer keys, and a page number needs no DoS defence.
+// For the ghost: hashbrown's default hasher (foldhash) is several times
+// faster than std's SipHash on integer keys, and a page number needs no
+// defence against collision attacks.
 use hashbrown::HashMap;
 
-use super::{Access, PageId, Policy};
+use super::table::PageTable;
+use super::{PageId, Policy};
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
+/// A cached page: its number, its counter, its value.
+#[derive(Debug, Clone)]
+struct Slot<V> {
+    page: PageId,
     /// Reads since admission or the last pass of the eviction hand, at
     /// most 3.
     freq: u8,
+    value: V,
 }
 
 // ANCHOR: s3fifo
 /// Evicts with three FIFO queues: small, main and ghost.
 #[derive(Debug, Clone)]
-pub struct S3Fifo {
+pub struct S3Fifo<V> {
     capacity: usize,
     /// The small queue's share of the capacity.
     small_target: usize,
-    small: VecDeque<PageId>,
-    main: VecDeque<PageId>,
-    entries: HashMap<PageId, Entry>,
+    /// The queues hold slots; each cached page is in exactly one.
+    small: VecDeque<usize>,
+    main: VecDeque<usize>,
+    slots: Vec<Slot<V>>,
+    index: PageTable,
     /// Pages recently evicted from the small queue, with the sequence
     /// number they were remembered at (a page may be forgotten and
     /// remembered again).
@@ -52,7 +59,7 @@ pub struct S3Fifo {
 }
 // ANCHOR_END: s3fifo
 
-impl S3Fifo {
+impl<V> S3Fifo<V> {
     /// An S3-FIFO cache of `capacity` pages (at least 1), a tenth of them
     /// for the small queue.
     pub fn new(capacity: usize) -> Self {
@@ -62,7 +69,8 @@ impl S3Fifo {
             small_target: (capacity / 10).max(1),
             small: VecDeque::new(),
             main: VecDeque::new(),
-            entries: HashMap::with_capacity(capacity),
+            slots: Vec::with_capacity(capacity),
+            index: PageTable::default(),
             ghost: VecDeque::new(),
             ghost_index: HashMap::new(),
             remembered: 0,
@@ -70,7 +78,7 @@ impl S3Fifo {
     }
 
     /// Remembers an evicted page's number; the ghost holds as many as the
-    /// main queue does pages.
+    /// cache does pages.
     fn remember(&mut self, page: PageId) {
         self.remembered += 1;
         self.ghost.push_back((page, self.remembered));
@@ -84,68 +92,85 @@ impl S3Fifo {
     }
 
     // ANCHOR: evict
-    /// Makes room for one page; returns the page that left.
-    fn evict(&mut self) -> PageId {
+    /// Makes room for one page; returns the slot it freed.
+    fn evict(&mut self) -> usize {
         loop {
             if self.small.len() >= self.small_target || self.main.is_empty() {
-                let page = self.small.pop_front().expect("a full cache has pages");
-                let entry = self.entries.get_mut(&page).expect("queued pages have entries");
-                if entry.freq > 0 {
+                let slot = self.small.pop_front().expect("a full cache has pages");
+                if self.slots[slot].freq > 0 {
                     // Read again while in the small queue: it earns a place
                     // in the main queue.
-                    entry.freq = 0;
-                    self.main.push_back(page);
+                    self.slots[slot].freq = 0;
+                    self.main.push_back(slot);
                     continue;
                 }
-                self.entries.remove(&page);
+                let page = self.slots[slot].page;
+                self.index.remove(page);
                 self.remember(page);
-                return page;
+                return slot;
             }
-            let page = self.main.pop_front().expect("checked above");
-            let entry = self.entries.get_mut(&page).expect("queued pages have entries");
-            if entry.freq > 0 {
+            let slot = self.main.pop_front().expect("checked above");
+            if self.slots[slot].freq > 0 {
                 // Read since the hand last passed: once more round.
-                entry.freq -= 1;
-                self.main.push_back(page);
+                self.slots[slot].freq -= 1;
+                self.main.push_back(slot);
                 continue;
             }
-            self.entries.remove(&page);
-            return page;
+            self.index.remove(self.slots[slot].page);
+            return slot;
         }
     }
     // ANCHOR_END: evict
 }
 
-impl Policy for S3Fifo {
+impl<V> Policy<V> for S3Fifo<V> {
     fn name(&self) -> &'static str {
         "S3-FIFO"
     }
 
     fn contains(&self, page: PageId) -> bool {
-        self.entries.contains_key(&page)
+        self.index.contains(page)
     }
 
-    fn access(&mut self, page: PageId) -> Access {
-        if let Some(entry) = self.entries.get_mut(&page) {
-            // A hit moves nothing: only a counter changes. This is why
-            // FIFO policies take no lock on a hit in a concurrent cache.
-            entry.freq = (entry.freq + 1).min(3);
-            return Access::Hit;
-        }
-        let evicted = (self.entries.len() >= self.capacity).then(|| self.evict());
+    fn lookup(&mut self, page: PageId) -> Option<usize> {
+        // A hit moves nothing: only a counter changes. This is why FIFO
+        // policies take no lock on a hit in a concurrent cache.
+        let slot = self.index.get(page)?;
+        let freq = &mut self.slots[slot].freq;
+        *freq = (*freq + 1).min(3);
+        Some(slot)
+    }
+
+    fn insert(&mut self, page: PageId, value: V) -> (usize, Option<PageId>) {
+        let (slot, evicted) = if self.slots.len() >= self.capacity {
+            let slot = self.evict();
+            let old = std::mem::replace(&mut self.slots[slot], Slot { page, freq: 0, value });
+            (slot, Some(old.page))
+        } else {
+            self.slots.push(Slot { page, freq: 0, value });
+            (self.slots.len() - 1, None)
+        };
         if self.ghost_index.remove(&page).is_some() {
             // Evicted from the small queue, and wanted again soon after:
             // it was not a one-hit wonder after all.
-            self.main.push_back(page);
+            self.main.push_back(slot);
         } else {
-            self.small.push_back(page);
+            self.small.push_back(slot);
         }
-        self.entries.insert(page, Entry { freq: 0 });
-        Access::Miss { evicted }
+        self.index.insert(page, slot);
+        (slot, evicted)
+    }
+
+    fn value(&self, slot: usize) -> &V {
+        &self.slots[slot].value
+    }
+
+    fn replace(&mut self, slot: usize, value: V) {
+        self.slots[slot].value = value;
     }
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     fn capacity(&self) -> usize {
@@ -160,10 +185,11 @@ impl Policy for S3Fifo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::Access;
 
     #[test]
     fn a_page_read_once_leaves_before_a_page_read_twice() {
-        let mut cache = S3Fifo::new(10); // a small queue of 1
+        let mut cache: S3Fifo<()> = S3Fifo::new(10); // a small queue of 1
         cache.access(1);
         cache.access(1); // read again while small: goes to main when pushed out
         cache.access(2); // pushes 1 to main
@@ -178,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_page_missed_while_in_the_ghost_goes_straight_to_main() {
-        let mut cache = S3Fifo::new(10);
+        let mut cache: S3Fifo<()> = S3Fifo::new(10);
         cache.access(1);
         cache.access(2); // 1 leaves the small queue unread: to the ghost
         assert!(!cache.contains(1) || cache.len() <= 10);
@@ -187,7 +213,7 @@ mod tests {
         }
         assert!(!cache.contains(1));
         cache.access(1);
-        assert_eq!(cache.main.back(), Some(&1));
+        assert_eq!(cache.main.back().map(|&slot| cache.slots[slot].page), Some(1));
     }
 
     proptest::proptest! {
@@ -198,7 +224,7 @@ mod tests {
             capacity in 1usize..20,
             trace in proptest::collection::vec(0u64..40, 0..400),
         ) {
-            let mut cache = S3Fifo::new(capacity);
+            let mut cache: S3Fifo<()> = S3Fifo::new(capacity);
             for page in trace {
                 let before = cache.contains(page);
                 match cache.access(page) {

@@ -15,13 +15,13 @@ use super::{CacheStats, PageCache, PageId, Policy};
 /// cache; writes go through to the store and leave their page cached (the
 /// B+tree writes a page just before it reads it again). The meta pages, 0
 /// and 1, bypass the cache, as they do in lesson 4.
-pub struct CachedStore<S: PageStore, P: Policy> {
+pub struct CachedStore<S: PageStore, P: Policy<PageBuf>> {
     inner: S,
-    cache: PageCache<P, PageBuf>,
+    cache: PageCache<PageBuf, P>,
 }
 // ANCHOR_END: cached_store
 
-impl<S: PageStore, P: Policy> CachedStore<S, P> {
+impl<S: PageStore, P: Policy<PageBuf>> CachedStore<S, P> {
     /// `inner`, cached under `policy`.
     pub fn new(inner: S, policy: P) -> Self {
         Self { inner, cache: PageCache::new(policy) }
@@ -43,7 +43,7 @@ impl<S: PageStore, P: Policy> CachedStore<S, P> {
     }
 }
 
-impl<S: PageStore, P: Policy> PageStore for CachedStore<S, P> {
+impl<S: PageStore, P: Policy<PageBuf>> PageStore for CachedStore<S, P> {
     fn path(&self) -> &Path {
         self.inner.path()
     }
