@@ -84,8 +84,8 @@ fn around_a_scan<P: Policy<PageBuf>>(policy: P) -> (f64, f64, f64) {
 
 #[test]
 fn a_scan_through_the_tree_flushes_lru_and_not_s3_fifo() {
-    // 20,000 keys with 100-byte values fill about 600 leaves; the cache
-    // holds 60 pages, about a tenth. The run is seeded and the tree
+    // 20,000 keys with 100-byte values fill 1,176 leaves and 13 inner
+    // pages; the cache holds 60 pages, 5% of them. The run is seeded and the tree
     // deterministic: the same numbers every time.
     let (lru_kept, lru_before, lru_after) = around_a_scan(Lru::new(60));
     let (s3_kept, s3_before, s3_after) = around_a_scan(S3Fifo::new(60));
@@ -105,7 +105,9 @@ fn a_scan_through_the_tree_flushes_lru_and_not_s3_fifo() {
     println!("{table}");
     insta::assert_snapshot!(table);
     assert!(lru_kept < 0.2, "the scan pushed LRU's pages out");
-    // All but the small queue's share, which a scan rightly pushes on.
+    // All but some of the small queue's pages, which a scan rightly
+    // pushes on, and a few from main that the scan's remembered pages
+    // (straight from the ghost to main) pushed out.
     assert!(s3_kept > 0.7, "S3-FIFO kept its main queue's pages");
     assert!(s3_after >= lru_after);
 }

@@ -43,6 +43,9 @@ impl Policy<()> for QuickCache {
     fn lookup(&mut self, page: PageId) -> Option<usize> {
         self.cache.get(&page).map(|()| 0)
     }
+    fn slot(&self, page: PageId) -> Option<usize> {
+        self.contains(page).then_some(0)
+    }
     fn value(&self, _slot: usize) -> &() {
         &()
     }

@@ -118,6 +118,10 @@ impl<V> Policy<V> for Lru<V> {
     }
     // ANCHOR_END: lru_access
 
+    fn slot(&self, page: PageId) -> Option<usize> {
+        self.index.get(page)
+    }
+
     fn value(&self, slot: usize) -> &V {
         &self.nodes[slot].value
     }

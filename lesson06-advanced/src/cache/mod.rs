@@ -50,6 +50,8 @@ pub trait Policy<V> {
     /// A read of `page`: its slot if it is cached (the read counts, as the
     /// policy counts reads), `None` if not.
     fn lookup(&mut self, page: PageId) -> Option<usize>;
+    /// `page`'s slot if it is cached, without counting as a read.
+    fn slot(&self, page: PageId) -> Option<usize>;
     /// The value in `slot`, as `lookup` or `insert` returned it.
     fn value(&self, slot: usize) -> &V;
     /// Replaces the value in `slot`: the page was written.
@@ -135,9 +137,10 @@ impl<V, P: Policy<V>> PageCache<V, P> {
     }
 
     /// Caches `value` as page `page`'s new contents: a write, which the
-    /// next read should find in memory.
+    /// next read should find in memory. A write is not a read: it does not
+    /// make a page look popular to the policy.
     pub fn put(&mut self, page: PageId, value: V) {
-        match self.policy.lookup(page) {
+        match self.policy.slot(page) {
             Some(slot) => self.policy.replace(slot, value),
             None => {
                 self.admit(page, value);

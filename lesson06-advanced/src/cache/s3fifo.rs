@@ -77,14 +77,17 @@ impl<V> S3Fifo<V> {
         }
     }
 
-    /// Remembers an evicted page's number; the ghost holds as many as the
-    /// cache does pages.
+    /// Remembers an evicted page's number. The ghost holds as many as the
+    /// main queue holds pages, as in the paper. A page that comes back
+    /// leaves the index at once and its queue entry later, when trimming
+    /// reaches it: the index is what counts.
     fn remember(&mut self, page: PageId) {
         self.remembered += 1;
         self.ghost.push_back((page, self.remembered));
         self.ghost_index.insert(page, self.remembered);
-        while self.ghost.len() > self.capacity {
-            let (old, when) = self.ghost.pop_front().expect("longer than the capacity");
+        let limit = self.capacity - self.small_target.min(self.capacity - 1);
+        while self.ghost_index.len() > limit || self.ghost.len() > 2 * limit {
+            let (old, when) = self.ghost.pop_front().expect("longer than the limit");
             if self.ghost_index.get(&old) == Some(&when) {
                 self.ghost_index.remove(&old);
             }
@@ -141,6 +144,7 @@ impl<V> Policy<V> for S3Fifo<V> {
         Some(slot)
     }
 
+    // ANCHOR: insert
     fn insert(&mut self, page: PageId, value: V) -> (usize, Option<PageId>) {
         let (slot, evicted) = if self.slots.len() >= self.capacity {
             let slot = self.evict();
@@ -159,6 +163,11 @@ impl<V> Policy<V> for S3Fifo<V> {
         }
         self.index.insert(page, slot);
         (slot, evicted)
+    }
+    // ANCHOR_END: insert
+
+    fn slot(&self, page: PageId) -> Option<usize> {
+        self.index.get(page)
     }
 
     fn value(&self, slot: usize) -> &V {

@@ -62,7 +62,12 @@ impl<S: PageStore, P: Policy<PageBuf>> PageStore for CachedStore<S, P> {
     }
 
     fn write(&mut self, id: u32, page: PageBuf) -> Result<()> {
-        self.inner.write(id, page.clone())?;
+        if let Err(e) = self.inner.write(id, page.clone()) {
+            // The file may now hold half of the new page: no cached copy
+            // of it may be trusted. Rare enough to forget them all.
+            self.cache.clear();
+            return Err(e);
+        }
         if id > 1 {
             self.cache.put(PageId::from(id), page);
         }
