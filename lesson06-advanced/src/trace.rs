@@ -21,24 +21,39 @@ pub struct Zipf {
 
 impl Zipf {
     /// The law over `pages` pages with exponent `s` (0.99 is typical of
-    /// web and database traces).
+    /// web and database traces), ranks shuffled over page numbers.
     pub fn new(pages: usize, s: f64, rng: &mut Rng) -> Self {
-        let weights: Vec<f64> = (1..=pages).map(|k| 1.0 / (k as f64).powf(s)).collect();
-        let total: f64 = weights.iter().sum();
-        let mut sum = 0.0;
-        let cdf = weights.iter().map(|w| {
-            sum += w / total;
-            sum
-        });
-        let cdf = cdf.collect();
         let mut order: Vec<PageId> = (0..pages as PageId).collect();
         for i in (1..order.len()).rev() {
             order.swap(i, rng.below(i as u64 + 1) as usize);
         }
-        Self { cdf, pages: order }
+        Self::with_order(s, order)
     }
 
-    /// One draw.
+    /// The same law, but rank `k` is item `k`: the popular items are
+    /// neighbours, as the newest rows of a table often are. Stored in key
+    /// order, they share pages, and the pages are as skewed as the rows.
+    pub fn ranked(items: usize, s: f64) -> Self {
+        Self::with_order(s, (0..items as PageId).collect())
+    }
+
+    /// The law over `pages.len()` ranks, rank `k` drawing `pages[k]`.
+    fn with_order(s: f64, pages: Vec<PageId>) -> Self {
+        let weights: Vec<f64> = (1..=pages.len()).map(|k| 1.0 / (k as f64).powf(s)).collect();
+        let total: f64 = weights.iter().sum();
+        let mut sum = 0.0;
+        let cdf = weights
+            .iter()
+            .map(|w| {
+                sum += w / total;
+                sum
+            })
+            .collect();
+        Self { cdf, pages }
+    }
+
+    /// One draw: a uniform number in `[0, 1)`, then the first rank whose
+    /// cumulative probability reaches it.
     pub fn sample(&self, rng: &mut Rng) -> PageId {
         let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let rank = self.cdf.partition_point(|&c| c < u).min(self.pages.len() - 1);
@@ -46,17 +61,6 @@ impl Zipf {
     }
 }
 // ANCHOR_END: zipf
-
-impl Zipf {
-    /// The same law, but rank `k` is item `k`: the popular items are
-    /// neighbours, as the newest rows of a table often are. Stored in key
-    /// order, they share pages, and the pages are as skewed as the rows.
-    pub fn ranked(items: usize, s: f64) -> Self {
-        let mut zipf = Self::new(items, s, &mut Rng::new(0));
-        zipf.pages.sort_unstable();
-        zipf
-    }
-}
 
 /// `len` Zipfian reads over `pages` pages with exponent `s`, from `seed`.
 pub fn zipfian(pages: usize, s: f64, len: usize, seed: u64) -> Vec<PageId> {

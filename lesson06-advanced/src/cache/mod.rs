@@ -179,7 +179,7 @@ impl<V, P: Policy<V>> PageCache<V, P> {
 // ANCHOR_END: page_cache
 
 /// Runs `trace` through `policy`; returns the hit ratio.
-pub fn hit_ratio(policy: &mut impl Policy<()>, trace: &[PageId]) -> f64 {
+pub fn hit_ratio<P: Policy<()> + ?Sized>(policy: &mut P, trace: &[PageId]) -> f64 {
     let hits = trace.iter().filter(|&&page| policy.access(page) == Access::Hit).count();
     hits as f64 / trace.len().max(1) as f64
 }
@@ -210,6 +210,13 @@ mod tests {
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.evictions), (1, 4, 2));
         assert!((stats.hit_ratio() - 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn hit_ratio_counts_the_reads_served_from_memory() {
+        // LRU of 2: 1 2 miss, 1 hit, 3 miss (evicts 2), 2 miss, 3 hit.
+        let ratio = hit_ratio(&mut Lru::new(2), &[1, 2, 1, 3, 2, 3]);
+        assert!((ratio - 2.0 / 6.0).abs() < 1e-9, "{ratio}");
     }
 
     #[test]
