@@ -116,8 +116,8 @@ pub fn linearizable(ops: &[Operation]) -> bool {
         if event.is_call {
             // exercise 5.8: begin
             if let Some(after) = step(ops, value, event.op) {
-                let bit = (event.op / 64, 1u64 << (event.op % 64));
-                done[bit.0] |= bit.1;
+                let (word, mask) = bit(event.op);
+                done[word] |= mask;
                 if seen.insert((done.clone(), after)) {
                     // Take the operation here: lift it out of the list and
                     // start again from the first pending event.
@@ -127,7 +127,7 @@ pub fn linearizable(ops: &[Operation]) -> bool {
                     at = events[0].next;
                     continue;
                 }
-                done[bit.0] &= !bit.1;
+                done[word] &= !mask;
             }
             at = event.next;
             // exercise 5.8: end
@@ -135,8 +135,8 @@ pub fn linearizable(ops: &[Operation]) -> bool {
             // A return, and its operation is not yet taken: nothing taken
             // so far can be followed by it. Undo the last choice.
             let Some((call, before)) = stack.pop() else { return false };
-            let op = events[call].op;
-            done[op / 64] &= !(1u64 << (op % 64));
+            let (word, mask) = bit(events[call].op);
+            done[word] &= !mask;
             value = before;
             unlift(&mut events, call);
             at = events[call].next;
@@ -145,6 +145,12 @@ pub fn linearizable(ops: &[Operation]) -> bool {
     true
 }
 // ANCHOR_END: linearizable
+
+/// Where operation `op` is in the bitset of operations done: its word,
+/// and its bit in the word.
+fn bit(op: usize) -> (usize, u64) {
+    (op / 64, 1 << (op % 64))
+}
 
 /// The register after `op`, if `op` could take effect now.
 fn step(ops: &[Operation], value: Option<usize>, op: usize) -> Option<Option<usize>> {

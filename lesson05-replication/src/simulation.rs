@@ -474,7 +474,9 @@ impl Sim {
     // ANCHOR: invariants
     /// Election safety (at most one leader per term) and state machine
     /// safety (an entry, once committed, is the same on every replica
-    /// forever).
+    /// forever); and, first, that each replica's journal, applied to its
+    /// "disk", gives exactly its durable state (else a crash would restart
+    /// it from something else).
     fn check_invariants(&mut self) {
         for id in 0..self.config.replicas {
             let Some(node) = &self.nodes[id] else { continue };

@@ -72,13 +72,8 @@ fn first_failure(config: &SimConfig, tries: u64) -> Option<(u64, String)> {
 
 #[test]
 fn acknowledging_before_the_quorum_is_caught() {
-    let config = SimConfig {
-        node: lesson05_replication::replica::Config {
-            bug: Some(Bug::AckBeforeQuorum),
-            ..SimConfig::default().node
-        },
-        ..SimConfig::default()
-    };
+    let mut config = SimConfig::default();
+    config.node.bug = Some(Bug::AckBeforeQuorum);
     let (seed, violation) = first_failure(&config, 50).expect("the planted bug is caught");
     println!("seed {seed}: {violation}");
     assert!(violation.starts_with("not linearizable"), "{violation}");
