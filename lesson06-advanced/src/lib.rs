@@ -6,4 +6,5 @@
 //! they are measured on.
 
 pub mod cache;
+pub mod mvcc;
 pub mod trace;

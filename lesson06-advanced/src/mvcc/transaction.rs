@@ -1,0 +1,218 @@
+//! A transaction: a snapshot to read, writes held until commit, and a note
+//! of what it read for serializable validation.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use lesson01_intro::{KeyRange, KeyValue, KvStore};
+use lesson04_indexing::btree::{Batch, PageStore};
+
+use super::{Db, Error, Isolation, Result, gc, key};
+
+/// Something a transaction read, to check at commit that it has not
+/// changed since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// One key (found or not).
+    Key(Vec<u8>),
+    /// Every key of a range, present or absent: a new key in it is a change
+    /// too (a phantom).
+    Range(KeyRange),
+}
+
+/// A transaction. Dropping it without [`commit`](Transaction::commit)
+/// rolls it back.
+pub struct Transaction<S: PageStore> {
+    db: Db<S>,
+    id: u64,
+    snapshot: u64,
+    isolation: Isolation,
+    /// The writes, newest per key: a value, or `None` for a delete.
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// What it read, kept only under [`Isolation::Serializable`].
+    reads: Vec<Read>,
+    /// Keys that must not have changed since a timestamp, whatever the
+    /// isolation: Redis's `WATCH`.
+    watches: Vec<(Vec<u8>, u64)>,
+    ended: bool,
+}
+
+impl<S: PageStore> Transaction<S> {
+    pub(crate) fn new(db: Db<S>, id: u64, snapshot: u64, isolation: Isolation) -> Self {
+        Self {
+            db,
+            id,
+            snapshot,
+            isolation,
+            writes: BTreeMap::new(),
+            reads: Vec::new(),
+            watches: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// The timestamp of the snapshot it reads.
+    pub fn snapshot(&self) -> u64 {
+        self.snapshot
+    }
+
+    /// Its isolation level.
+    pub fn isolation(&self) -> Isolation {
+        self.isolation
+    }
+
+    /// Whether it has written anything yet.
+    pub fn has_writes(&self) -> bool {
+        !self.writes.is_empty()
+    }
+
+    // ANCHOR: get
+    /// The value of `key`: its own write if it made one, else the snapshot's.
+    pub fn get(&mut self, key: &[u8]) -> lesson04_indexing::Result<Option<Vec<u8>>> {
+        if let Some(write) = self.writes.get(key) {
+            return Ok(write.clone());
+        }
+        self.remember(Read::Key(key.to_vec()));
+        match self.db.lock().read(key, self.snapshot) {
+            Ok(value) => Ok(value),
+            Err(Error::Storage(e)) => Err(e),
+            Err(Error::Serialization) => unreachable!("reads do not validate"),
+        }
+    }
+    // ANCHOR_END: get
+
+    /// The pairs in `range`, in key order: the snapshot's, with its own
+    /// writes laid over them.
+    pub fn scan(&mut self, range: KeyRange) -> lesson04_indexing::Result<Vec<KeyValue>> {
+        let snapshot = match self.db.lock().scan(&range, self.snapshot) {
+            Ok(pairs) => pairs,
+            Err(Error::Storage(e)) => return Err(e),
+            Err(Error::Serialization) => unreachable!("scans do not validate"),
+        };
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = snapshot.into_iter().collect();
+        for (key, write) in self.writes.iter().filter(|(key, _)| range.contains(key)) {
+            match write {
+                Some(value) => merged.insert(key.clone(), value.clone()),
+                None => merged.remove(key),
+            };
+        }
+        self.remember(Read::Range(range));
+        Ok(merged.into_iter().collect())
+    }
+
+    /// Sets `key` to `value` when the transaction commits.
+    pub fn set(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    /// Deletes `key` when the transaction commits; says whether it is there
+    /// now (which reads it).
+    pub fn delete(&mut self, key: &[u8]) -> lesson04_indexing::Result<bool> {
+        let found = self.get(key)?.is_some();
+        self.writes.insert(key.to_vec(), None);
+        Ok(found)
+    }
+
+    /// Makes the commit fail unless `key` is unchanged since timestamp
+    /// `since` (Redis's `WATCH`, which holds at every isolation level).
+    pub fn watch(&mut self, key: Vec<u8>, since: u64) {
+        self.watches.push((key, since));
+    }
+
+    fn remember(&mut self, read: Read) {
+        if self.isolation == Isolation::Serializable {
+            self.reads.push(read);
+        }
+    }
+
+    // ANCHOR: commit
+    /// Commits: checks for conflicts, then writes every version and the
+    /// new `last_commit` in one atomic batch, with whatever garbage is due.
+    /// Returns the commit's timestamp, or `None` for a transaction that
+    /// wrote nothing. On [`Error::Serialization`] nothing was written.
+    pub fn commit(mut self) -> Result<Option<u64>> {
+        self.ended = true;
+        let mut inner = self.db.lock();
+        inner.active.remove(&self.id);
+        let validated = inner.validate(
+            self.snapshot,
+            &self.writes,
+            if self.writes.is_empty() { &[] } else { &self.reads },
+            &self.watches,
+        );
+        if let Err(e) = validated {
+            inner.stats.conflicts += u64::from(matches!(e, Error::Serialization));
+            return Err(e);
+        }
+        if self.writes.is_empty() {
+            inner.stats.read_only += 1;
+            return Ok(None);
+        }
+        let ts = inner.last_commit + 1;
+        let mut batch = Batch::new();
+        for (key, value) in &self.writes {
+            batch.put(key::encode(key, ts), key::encode_value(value.as_deref()));
+        }
+        batch.put(key::LAST_COMMIT, ts.to_be_bytes());
+        let due = gc::due(&mut inner, &mut batch)?;
+        inner.tree.write(&batch)?;
+        inner.last_commit = ts;
+        inner.garbage.drain(..due.commits);
+        if inner.collect_garbage {
+            inner.garbage.push_back((ts, self.writes.keys().cloned().collect()));
+        }
+        inner.stats.commits += 1;
+        inner.stats.collected += due.versions as u64;
+        Ok(Some(ts))
+    }
+    // ANCHOR_END: commit
+
+    /// Rolls back: nothing it wrote was ever in the store, so this only
+    /// forgets it.
+    pub fn rollback(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        if !self.ended {
+            self.ended = true;
+            let mut inner = self.db.lock();
+            inner.active.remove(&self.id);
+            inner.stats.rollbacks += 1;
+        }
+    }
+}
+
+impl<S: PageStore> Drop for Transaction<S> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// A transaction is a key-value store: lesson 4's session runs lesson 2's
+/// commands on it unchanged.
+impl<S: PageStore> KvStore for Transaction<S> {
+    type Error = lesson04_indexing::Error;
+
+    fn get(&mut self, key: &[u8]) -> lesson04_indexing::Result<Option<Vec<u8>>> {
+        Transaction::get(self, key)
+    }
+
+    fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> lesson04_indexing::Result<()> {
+        Transaction::set(self, key, value);
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &[u8]) -> lesson04_indexing::Result<bool> {
+        Transaction::delete(self, key)
+    }
+
+    fn scan(&mut self, range: KeyRange) -> lesson04_indexing::Result<Vec<KeyValue>> {
+        Transaction::scan(self, range)
+    }
+
+    fn len(&mut self) -> lesson04_indexing::Result<usize> {
+        Ok(Transaction::scan(self, KeyRange { start: Bound::Unbounded, end: Bound::Unbounded })?
+            .len())
+    }
+}
