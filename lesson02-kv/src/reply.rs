@@ -23,6 +23,10 @@ pub enum Reply {
     Nil,
     /// Several replies.
     Array(Vec<Reply>),
+    /// No array at all: what `EXEC` answers when a watched key changed
+    /// (lesson 6). RESP2 tells it from [`Reply::Nil`]; redis-cli prints both
+    /// as `(nil)`.
+    NullArray,
 }
 // ANCHOR_END: reply
 
@@ -52,7 +56,7 @@ impl Reply {
             Reply::Error(e) => write!(out, "(error) {e}").unwrap(),
             Reply::Integer(n) => write!(out, "(integer) {n}").unwrap(),
             Reply::Bulk(bytes) => out.push_str(&quote(bytes)),
-            Reply::Nil => out.push_str("(nil)"),
+            Reply::Nil | Reply::NullArray => out.push_str("(nil)"),
             Reply::Array(items) if items.is_empty() => out.push_str("(empty array)"),
             Reply::Array(items) => {
                 // Numbers are right-aligned, and nested arrays indented past them.

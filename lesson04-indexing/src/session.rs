@@ -73,6 +73,12 @@ impl<E: Engine> Session<E> {
         &mut self.engine
     }
 
+    /// Ends the session and gives the engine back (lesson 6 runs each
+    /// command on a transaction this way, then commits it).
+    pub fn into_engine(self) -> E {
+        self.engine
+    }
+
     /// Executes one command; returns once its changes are durable. An
     /// engine error (I/O, corruption) becomes an `ERR` reply. Lesson 5's
     /// server serves the engines through this.

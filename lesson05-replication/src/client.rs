@@ -109,6 +109,7 @@ fn to_reply(frame: &Frame) -> Option<lesson02_kv::Reply> {
         Frame::Integer(n) => Reply::Integer(*n),
         Frame::Bulk(b) => Reply::Bulk(b.clone()),
         Frame::Null => Reply::Nil,
+        Frame::NullArray => Reply::NullArray,
         Frame::Array(items) => Reply::Array(items.iter().map(to_reply).collect::<Option<_>>()?),
         _ => return None,
     })
@@ -122,7 +123,12 @@ fn render_into(frame: &Frame, out: &mut String, indent: usize) {
         return;
     }
     match frame {
-        Frame::Simple(_) | Frame::Error(_) | Frame::Integer(_) | Frame::Bulk(_) | Frame::Null => {
+        Frame::Simple(_)
+        | Frame::Error(_)
+        | Frame::Integer(_)
+        | Frame::Bulk(_)
+        | Frame::Null
+        | Frame::NullArray => {
             unreachable!("RESP2 shapes are rendered by lesson 2")
         }
         Frame::Double(x) => out.push_str(&format!("(double) {x}")),

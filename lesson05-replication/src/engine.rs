@@ -61,6 +61,15 @@ pub trait Backend: Send + 'static {
     fn specs(&self) -> Vec<&'static CommandSpec>;
     /// Parses and executes one command; says what its reply must wait for.
     fn execute(&mut self, args: Vec<Vec<u8>>) -> (Reply, Durability);
+    /// Executes one command for the client with id `client`: a backend
+    /// whose commands have per-client state (lesson 6's transactions)
+    /// keeps it by this id. The others need not know who asks.
+    fn execute_for(&mut self, client: u64, args: Vec<Vec<u8>>) -> (Reply, Durability) {
+        let _ = client;
+        self.execute(args)
+    }
+    /// The client with id `client` is gone: drop what was kept for it.
+    fn disconnected(&mut self, _client: u64) {}
     /// Writes buffered log records out to the OS; returns how far the log
     /// reaches.
     fn write_out(&mut self) -> Result<u64, String> {
@@ -249,16 +258,32 @@ impl Engine {
         self.lock().execute(args)
     }
 
-    /// Executes one command from a task, off the runtime's worker threads
-    /// when the backend waits for the disk inside `execute`.
-    pub async fn execute_async(self: &Arc<Self>, args: Vec<Vec<u8>>) -> (Reply, Durability) {
+    /// Executes one command for client `client` from a task, off the
+    /// runtime's worker threads when the backend waits for the disk inside
+    /// `execute`.
+    pub async fn execute_async(
+        self: &Arc<Self>,
+        client: u64,
+        args: Vec<Vec<u8>>,
+    ) -> (Reply, Durability) {
         if !self.blocks {
-            return self.execute(args);
+            return self.lock().execute_for(client, args);
         }
         let engine = self.clone();
-        tokio::task::spawn_blocking(move || engine.execute(args)).await.unwrap_or_else(|e| {
-            (Reply::Error(format!("ERR the engine failed: {e}")), Durability::Done)
-        })
+        tokio::task::spawn_blocking(move || engine.lock().execute_for(client, args))
+            .await
+            .unwrap_or_else(|e| {
+                (Reply::Error(format!("ERR the engine failed: {e}")), Durability::Done)
+            })
+    }
+
+    /// Tells the backend that client `client` disconnected.
+    pub async fn disconnected(self: &Arc<Self>, client: u64) {
+        if !self.blocks {
+            return self.lock().disconnected(client);
+        }
+        let engine = self.clone();
+        let _ = tokio::task::spawn_blocking(move || engine.lock().disconnected(client)).await;
     }
 
     /// Waits until replies to commands that asked for `wait` may be sent.

@@ -40,6 +40,9 @@ pub enum Frame {
     Array(Vec<Frame>),
     /// No value: `$-1` in RESP2, `_` in RESP3.
     Null,
+    /// No array: `*-1` in RESP2, `_` in RESP3 (`EXEC` after a watched key
+    /// changed).
+    NullArray,
     /// `,3.5` (RESP3; a bulk string in RESP2).
     Double(f64),
     /// `#t` (RESP3; the integer 1 or 0 in RESP2).
@@ -276,8 +279,9 @@ impl Frame {
             Frame::Integer(n) => header(out, b':', n),
             Frame::Bulk(bytes) => bulk(out, b'$', bytes),
             Frame::Array(items) => aggregate(out, b'*', items, protocol),
-            Frame::Null if resp3 => out.extend_from_slice(b"_\r\n"),
+            Frame::Null | Frame::NullArray if resp3 => out.extend_from_slice(b"_\r\n"),
             Frame::Null => out.extend_from_slice(b"$-1\r\n"),
+            Frame::NullArray => out.extend_from_slice(b"*-1\r\n"),
             Frame::Double(x) if resp3 => header(out, b',', format_double(*x)),
             Frame::Double(x) => bulk(out, b'$', format_double(*x).as_bytes()),
             Frame::Boolean(b) if resp3 => header(out, b'#', if *b { 't' } else { 'f' }),
@@ -389,7 +393,7 @@ fn parse_frame(buf: &[u8], limits: &Limits, depth: usize) -> Result<Parsed<Frame
         b'*' | b'~' | b'%' => {
             let count = int()?;
             if count == -1 && kind == b'*' {
-                return Ok(Parsed::Done(Frame::Null, used));
+                return Ok(Parsed::Done(Frame::NullArray, used));
             }
             if !(0..=limits.max_array as i64).contains(&count) {
                 return protocol_error("invalid multibulk length");
@@ -439,6 +443,7 @@ impl From<lesson02_kv::Reply> for Frame {
             Reply::Integer(n) => Frame::Integer(n),
             Reply::Bulk(b) => Frame::Bulk(b),
             Reply::Nil => Frame::Null,
+            Reply::NullArray => Frame::NullArray,
             Reply::Array(items) => Frame::Array(items.into_iter().map(Frame::from).collect()),
         }
     }

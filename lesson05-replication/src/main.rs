@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use lesson03_persistence::FsyncPolicy;
 use lesson05_replication::cluster::local::LocalCluster;
 use lesson05_replication::replica::WriteQuorum;
+use lesson05_replication::server::shutdown_signal;
 use lesson05_replication::{Config, EngineConfig, EngineKind};
 
 /// Lessons 2–4's stores, spoken to over RESP like Redis.
@@ -172,25 +173,3 @@ fn cluster(args: ClusterArgs) -> ExitCode {
         }
     }
 }
-
-// ANCHOR: shutdown_signal
-/// Completes on Ctrl-C (SIGINT) or SIGTERM, what `kill` and service
-/// managers send.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            let _ = ctrl_c.await;
-            return;
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-// ANCHOR_END: shutdown_signal

@@ -238,6 +238,7 @@ impl Server {
             tokio::spawn(async move {
                 shared.stats.connected.fetch_add(1, Ordering::Relaxed);
                 serve_client(stream, id, &shared, stopping).await;
+                shared.engine.disconnected(id).await;
                 shared.stats.connected.fetch_sub(1, Ordering::Relaxed);
                 drop((slot, done));
             });
@@ -454,3 +455,25 @@ fn approximate_size(frame: &Frame) -> usize {
         _ => 24,
     }
 }
+
+// ANCHOR: shutdown_signal
+/// Completes on Ctrl-C (SIGINT) or SIGTERM, what `kill` and service
+/// managers send.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+// ANCHOR_END: shutdown_signal

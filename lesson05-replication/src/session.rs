@@ -85,7 +85,7 @@ impl Session {
         if let Some(member) = &shared.cluster {
             return (member.execute(args, self.readonly).await, Durability::Done);
         }
-        let (reply, wait) = shared.engine.execute_async(args).await;
+        let (reply, wait) = shared.engine.execute_async(self.id, args).await;
         (reply.into(), wait)
     }
     // ANCHOR_END: handle

@@ -6,5 +6,8 @@
 //! they are measured on.
 
 pub mod cache;
+pub mod commands;
 pub mod mvcc;
+pub mod server;
+pub mod session;
 pub mod trace;

@@ -21,7 +21,7 @@ mod table;
 
 pub use lru::Lru;
 pub use s3fifo::S3Fifo;
-pub use store::CachedStore;
+pub use store::{CachedStore, Counters};
 
 /// A page's number in its file.
 pub type PageId = u64;
@@ -174,6 +174,11 @@ impl<V, P: Policy<V>> PageCache<V, P> {
     /// The policy's name.
     pub fn policy_name(&self) -> &'static str {
         self.policy.name()
+    }
+
+    /// Pages cached now, and at most.
+    pub fn occupancy(&self) -> (usize, usize) {
+        (self.policy.len(), self.policy.capacity())
     }
 }
 // ANCHOR_END: page_cache

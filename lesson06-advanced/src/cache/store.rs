@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use lesson04_indexing::btree::PageStore;
+use lesson03_persistence::fs::FileSystem;
 use lesson04_indexing::btree::store::PageBuf;
+use lesson04_indexing::btree::{FileStore, MemStore, PageStore};
 use lesson04_indexing::error::Result;
 
 use super::{CacheStats, PageCache, PageId, Policy};
@@ -40,6 +41,37 @@ impl<S: PageStore, P: Policy<PageBuf>> CachedStore<S, P> {
     /// The policy's name.
     pub fn policy_name(&self) -> &'static str {
         self.cache.policy_name()
+    }
+}
+
+/// What a page store has to say in `INFO`: a cache's counters, or nothing.
+pub trait Counters {
+    /// Named values.
+    fn counters(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+impl Counters for MemStore {}
+
+impl<F: FileSystem> Counters for FileStore<F> {}
+
+impl<S: PageStore, P: Policy<PageBuf>> Counters for CachedStore<S, P> {
+    fn counters(&self) -> Vec<(String, String)> {
+        let stats = self.stats();
+        let (pages, capacity) = self.cache.occupancy();
+        [
+            ("cache_policy", self.policy_name().to_string()),
+            ("cache_pages", pages.to_string()),
+            ("cache_capacity", capacity.to_string()),
+            ("cache_hits", stats.hits.to_string()),
+            ("cache_misses", stats.misses.to_string()),
+            ("cache_evictions", stats.evictions.to_string()),
+            ("cache_hit_ratio", format!("{:.3}", stats.hit_ratio())),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
     }
 }
 

@@ -51,6 +51,11 @@ impl<S: PageStore> Transaction<S> {
         }
     }
 
+    /// The store it runs on.
+    pub fn db(&self) -> &Db<S> {
+        &self.db
+    }
+
     /// The timestamp of the snapshot it reads.
     pub fn snapshot(&self) -> u64 {
         self.snapshot

@@ -1,0 +1,110 @@
+//! `cargo run -p lesson06-advanced [-- --data-dir DIR]`: the transactional
+//! store in a REPL; `… -- --serve --resp-port PORT`: on the network, for
+//! redis-cli and redis-py.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use lesson02_kv::repl;
+use lesson05_replication::engine::Engine;
+use lesson05_replication::server::shutdown_signal;
+use lesson05_replication::{Config, EngineConfig, EngineKind, Server};
+use lesson06_advanced::server::{self, Options, Transactional};
+use lesson06_advanced::session::Session;
+
+/// Lesson 4's B+tree, with a page cache and MVCC transactions: BEGIN,
+/// COMMIT, ROLLBACK, and Redis's MULTI, EXEC and WATCH. The open report
+/// goes to standard error, so that in a pipe standard output holds exactly
+/// one reply per command.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Where the store's file and its lock file live.
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// Bytes per page, a power of two from 64 to 32768 (a file keeps the
+    /// page size it was made with).
+    #[arg(long, default_value_t = 4096)]
+    page_size: usize,
+    /// Pages the page cache holds (S3-FIFO).
+    #[arg(long, default_value_t = 4096)]
+    cache_pages: usize,
+    /// Serve over the network instead of starting a REPL.
+    #[arg(long)]
+    serve: bool,
+    /// With --serve: the port for Redis clients (RESP).
+    #[arg(long, default_value_t = 6380)]
+    resp_port: u16,
+    /// With --serve: the address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
+}
+
+const NAME: &str = "lesson06-advanced";
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !(64..=32768).contains(&args.page_size) || !args.page_size.is_power_of_two() {
+        eprintln!("{NAME}: --page-size must be a power of two from 64 to 32768");
+        return ExitCode::from(2);
+    }
+    let options = Options {
+        data_dir: args.data_dir.clone(),
+        page_size: args.page_size,
+        cache_pages: args.cache_pages.max(1),
+    };
+    let opened = match server::open(&options) {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("{NAME}: cannot open {}: {e}", args.data_dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("{}", opened.report);
+    if !args.serve {
+        let mut session = Session::new(opened.db.clone());
+        return repl::run(&mut session, NAME, BANNER);
+    }
+    serve(&args, opened)
+}
+
+const BANNER: &str = "lesson06-advanced: a B+tree with a page cache and MVCC transactions. \
+                      Type HELP for commands, QUIT to leave.";
+
+fn serve(args: &Args, opened: server::Opened) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{NAME}: cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Lesson 5's settings; its engine settings only name the directory in
+    // INFO, since the engine is ours.
+    let config = Config::new(EngineConfig {
+        kind: EngineKind::Btree,
+        data_dir: args.data_dir.clone(),
+        fsync: lesson03_persistence::FsyncPolicy::Always,
+    });
+    let engine = Engine::new(Box::new(Transactional::new(opened.db.clone())));
+    let address = format!("{}:{}", args.bind, args.resp_port);
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        eprintln!("ready: Redis clients on {local}; Ctrl-C to stop");
+        Server::new(engine, config).serve(listener, shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => {
+            eprintln!("stopped: every committed transaction is on disk");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{NAME}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
