@@ -203,6 +203,47 @@ fn garbage_collection_keeps_the_versions_bounded_under_updates() {
 }
 // ANCHOR_END: gc_bounded
 
+/// The versions kept as updates go on, with and without garbage
+/// collection: 100 keys, updated at random, while a reader holds a snapshot
+/// for 200 commits at a time. For the book's "Measure it".
+#[test]
+fn versions_retained_table() {
+    let run = |db: Db<MemStore>| {
+        let mut rng = lesson05_replication::rng::Rng::new(7);
+        let mut reader = db.begin(Isolation::Snapshot);
+        let mut rows = Vec::new();
+        let mut most = 0;
+        for i in 1..=5_000u64 {
+            if i % 200 == 0 {
+                reader = db.begin(Isolation::Snapshot);
+            }
+            let mut t = db.begin(Isolation::Snapshot);
+            t.set(format!("key{}", rng.below(100)).into_bytes(), i.to_string().into_bytes());
+            t.commit().unwrap();
+            if i % 10 == 0 {
+                most = most.max(db.versions().unwrap().0);
+            }
+            if i % 1_000 == 0 {
+                rows.push((i, (std::mem::take(&mut most), db.versions().unwrap().1)));
+            }
+        }
+        drop(reader);
+        rows
+    };
+    let with_gc = run(Db::open(BTree::in_memory(512)).unwrap());
+    let without = run(Db::open_without_gc(BTree::in_memory(512)).unwrap());
+    let mut table = String::from(
+        "| commits | live keys | versions with GC (most, sampled every 10 commits) | without GC |\n",
+    );
+    table.push_str("|---:|---:|---:|---:|\n");
+    for ((commits, (gc, keys)), (_, (no_gc, _))) in with_gc.iter().zip(&without) {
+        table.push_str(&format!("| {commits} | {keys} | {gc} | {no_gc} |\n"));
+        assert!(*gc <= keys + 200, "{gc} versions for {keys} keys");
+        assert_eq!(*no_gc as u64, *commits, "one version per commit, all kept");
+    }
+    insta::assert_snapshot!(table);
+}
+
 #[test]
 fn a_long_transaction_holds_the_horizon_back_until_it_ends() {
     let db = Db::open(BTree::in_memory(256)).unwrap();
@@ -358,6 +399,7 @@ fn a_crash_at_any_write_of_a_commit_leaves_it_wholly_present_or_wholly_absent() 
         crashes += 1;
         assert!(crash_before < 2000, "the transactions never ran out of operations");
     }
+    eprintln!("{crashes} crash points");
     assert!(crashes > 20, "only {crashes} crash points: the commits wrote too little");
 }
 // ANCHOR_END: crash

@@ -208,6 +208,7 @@ async fn a_client_that_disconnects_mid_transaction_is_rolled_back() {
 }
 
 const REDIS_PY: &str = r#"
+# ANCHOR: redis_py_code
 import sys, redis
 port = int(sys.argv[1])
 r = redis.Redis(port=port, decode_responses=True)
@@ -249,9 +250,9 @@ with r.pipeline() as p:
         pass
 assert r.get("a") == "100"
 print("redis-py", redis.__version__, "transactions ok")
+# ANCHOR_END: redis_py_code
 "#;
 
-// ANCHOR: redis_py
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_py_pipelines_and_the_watch_recipe_work_unchanged() {
     let python = tools::venv_python();
@@ -266,4 +267,62 @@ async fn redis_py_pipelines_and_the_watch_recipe_work_unchanged() {
     assert!(stdout.contains("transactions ok"), "{stdout}");
     running.stop().await;
 }
-// ANCHOR_END: redis_py
+
+/// Transfers per second and retries through the server, with fsync per
+/// commit, at low and high contention. A measurement, not a check:
+///
+/// ```console
+/// $ cargo test --release -p lesson06-advanced --test server -- --ignored --nocapture
+/// ```
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it with --ignored --nocapture"]
+async fn transfer_throughput_by_contention() {
+    const CLIENTS: u64 = 8;
+    const TRANSFERS: u64 = 100;
+    println!("| accounts | style | transfers/s | retries per transfer |");
+    println!("|---:|---|---:|---:|");
+    for accounts in [10_000u64, 4] {
+        for sql in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let running = start(dir.path()).await;
+            let mut setup = Client::connect(running.addr).await.unwrap();
+            ok(&mut setup, &["MULTI"]).await;
+            for account in 0..accounts {
+                ok(&mut setup, &["SET", &format!("acct{account}"), "1000"]).await;
+            }
+            ok(&mut setup, &["EXEC"]).await;
+            let started = std::time::Instant::now();
+            let tasks: Vec<_> = (0..CLIENTS)
+                .map(|c| {
+                    let addr = running.addr;
+                    tokio::spawn(async move {
+                        let mut client = Client::connect(addr).await.unwrap();
+                        let mut rng = Rng::new(c);
+                        let mut retries = 0;
+                        for _ in 0..TRANSFERS {
+                            let from = rng.below(accounts);
+                            let to = (from + 1 + rng.below(accounts - 1)) % accounts;
+                            let (from, to) = (format!("acct{from}"), format!("acct{to}"));
+                            retries += transfer(&mut client, sql, &from, &to, 1).await.1;
+                        }
+                        retries
+                    })
+                })
+                .collect();
+            let mut retries = 0;
+            for task in tasks {
+                retries += task.await.unwrap();
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            let done = (CLIENTS * TRANSFERS) as f64;
+            let style = if sql { "BEGIN serializable" } else { "WATCH/MULTI/EXEC" };
+            println!(
+                "| {accounts} | {style} | {:.0} | {:.2} |",
+                done / elapsed,
+                f64::from(retries) / done
+            );
+            drop(setup);
+            running.stop().await;
+        }
+    }
+}

@@ -107,6 +107,7 @@ impl<V> Policy<V> for Lru<V> {
             return (slot, None);
         }
         // Full: the least recently used page leaves, and its slot is reused.
+        // exercise 6.1: begin
         let slot = self.tail;
         self.unlink(slot);
         let old = std::mem::replace(&mut self.nodes[slot].page, page);
@@ -115,6 +116,7 @@ impl<V> Policy<V> for Lru<V> {
         self.push_front(slot);
         self.index.insert(page, slot);
         (slot, Some(old))
+        // exercise 6.1: end
     }
     // ANCHOR_END: lru_access
 

@@ -51,14 +51,13 @@ impl<S: PageStore> Inner<S> {
         reads: &[Read],
         watches: &[(Vec<u8>, u64)],
     ) -> Result<()> {
+        // exercise 6.3: begin
         for key in writes.keys() {
             // First-committer-wins: a version newer than our snapshot was
             // committed by a transaction that ran alongside ours.
-            // exercise 6.3: begin
             if self.newest(key)?.is_some_and(|ts| ts > snapshot) {
                 return Err(Error::Serialization);
             }
-            // exercise 6.3: end
         }
         for read in reads {
             let changed = match read {
@@ -75,6 +74,7 @@ impl<S: PageStore> Inner<S> {
             }
         }
         Ok(())
+        // exercise 6.3: end
     }
     // ANCHOR_END: validate
 }

@@ -52,6 +52,7 @@ fn garbage<S: PageStore>(
     horizon: u64,
     batch: &mut Batch,
 ) -> lesson04_indexing::Result<usize> {
+    // exercise 6.4: begin
     let mut seen = None; // the version the horizon sees, once found
     let mut deleted = 0;
     for (encoded, value) in versions {
@@ -67,6 +68,7 @@ fn garbage<S: PageStore>(
         seen.get_or_insert(ts);
     }
     Ok(deleted)
+    // exercise 6.4: end
 }
 // ANCHOR_END: collect
 

@@ -252,9 +252,7 @@ impl<S: PageStore> Inner<S> {
     /// The oldest snapshot still being read: the GC horizon. With no
     /// transaction running, the newest commit.
     pub(crate) fn horizon(&self) -> u64 {
-        // exercise 6.4: begin
         self.active.values().copied().min().unwrap_or(self.last_commit)
-        // exercise 6.4: end
     }
     // ANCHOR_END: horizon
 
@@ -276,18 +274,18 @@ impl<S: PageStore> Inner<S> {
     }
     // ANCHOR_END: read
 
+    // ANCHOR: scan
     /// The pairs of `range` in the snapshot taken at `snapshot`, in key
     /// order: for each key, its newest version no later than the snapshot,
     /// unless that is a tombstone.
     pub(crate) fn scan(&mut self, range: &KeyRange, snapshot: u64) -> Result<Vec<KeyValue>> {
         let mut out = Vec::new();
         let mut decided: Option<Vec<u8>> = None;
+        // Versions come in key order, each key's newest first.
         for (encoded, value) in self.tree.scan(&key::versions_of(range))? {
+            // exercise 6.2: begin
             let (user_key, ts) = decode_or_corrupt(&self.tree, &encoded)?;
-            // exercise 6.1: begin
-            let visible = ts <= snapshot;
-            // exercise 6.1: end
-            if !visible || decided.as_ref() == Some(&user_key) {
+            if ts > snapshot || decided.as_ref() == Some(&user_key) {
                 continue; // too new for the snapshot, or older than the one it sees
             }
             let path = self.tree.store_path();
@@ -295,9 +293,11 @@ impl<S: PageStore> Inner<S> {
                 out.push((user_key.clone(), value.to_vec()));
             }
             decided = Some(user_key);
+            // exercise 6.2: end
         }
         Ok(out)
     }
+    // ANCHOR_END: scan
 }
 
 /// Decodes a version's B+tree key, or reports the tree as corrupt.
