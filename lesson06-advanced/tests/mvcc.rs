@@ -403,3 +403,20 @@ fn a_crash_at_any_write_of_a_commit_leaves_it_wholly_present_or_wholly_absent() 
     assert!(crashes > 20, "only {crashes} crash points: the commits wrote too little");
 }
 // ANCHOR_END: crash
+
+#[test]
+fn a_key_too_long_once_versioned_is_refused_in_the_users_terms() {
+    // A version's key is the user's key plus 11 bytes (tag, end, timestamp).
+    let limit = btree::Limits::for_page_size(512).max_key - 11;
+    let db = Db::open(BTree::in_memory(512)).unwrap();
+    let mut t = db.begin(Isolation::Snapshot);
+    t.set(vec![b'k'; limit + 1], b"v".to_vec());
+    t.set(b"fits".to_vec(), b"v".to_vec());
+    let err = t.commit().unwrap_err();
+    let expected = format!("a key of {} bytes is over the limit of {limit} bytes", limit + 1);
+    assert_eq!(err.to_string(), expected);
+    let mut t = db.begin(Isolation::Snapshot);
+    assert_eq!(t.get(b"fits").unwrap(), None, "nothing of the transaction was written");
+    t.set(vec![b'k'; limit], b"v".to_vec());
+    t.commit().unwrap();
+}

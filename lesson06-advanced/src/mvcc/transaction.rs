@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use lesson01_intro::{KeyRange, KeyValue, KvStore};
-use lesson04_indexing::btree::{Batch, PageStore};
+use lesson04_indexing::btree::{Batch, Limits, PageStore};
 
 use super::{Db, Error, Isolation, Result, gc, key};
 
@@ -139,6 +139,7 @@ impl<S: PageStore> Transaction<S> {
         self.ended = true;
         let mut inner = self.db.lock();
         inner.active.remove(&self.id);
+        key_sizes(&self.writes, inner.tree.meta().page_size as usize)?;
         let validated = inner.validate(
             self.snapshot,
             &self.writes,
@@ -186,6 +187,21 @@ impl<S: PageStore> Transaction<S> {
             inner.stats.rollbacks += 1;
         }
     }
+}
+
+/// Refuses a key too long for the tree once versioned, with the limit in
+/// the user's terms: the tree's own error would count the version's bytes.
+fn key_sizes(writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>, page_size: usize) -> Result<()> {
+    let max = Limits::for_page_size(page_size).max_key;
+    for user_key in writes.keys() {
+        let overhead = key::encode(user_key, 0).len() - user_key.len();
+        if user_key.len() + overhead > max {
+            let limit = max.saturating_sub(overhead);
+            let size = user_key.len();
+            return Err(lesson04_indexing::Error::TooLarge { what: "a key", size, limit }.into());
+        }
+    }
+    Ok(())
 }
 
 impl<S: PageStore> Drop for Transaction<S> {
