@@ -36,6 +36,14 @@ use crate::mvcc::{Db, Error, Isolation, Transaction};
 /// conflict (only possible when other threads use the store directly).
 const AUTOCOMMIT_RETRIES: usize = 10;
 
+/// Keys a client watches, each with the commit it was watched at, and a
+/// read-only transaction that holds the GC horizon back meanwhile: were a
+/// watched key deleted, its tombstone must stay until `EXEC` has seen it.
+struct Watching<S: PageStore> {
+    keys: Vec<(Vec<u8>, u64)>,
+    _horizon: Transaction<S>,
+}
+
 /// One client's state.
 pub struct Session<S: PageStore + Counters> {
     db: Db<S>,
@@ -43,8 +51,8 @@ pub struct Session<S: PageStore + Counters> {
     transaction: Option<Transaction<S>>,
     /// The commands queued since `MULTI`, and whether one was refused.
     queue: Option<(Vec<Indexed>, bool)>,
-    /// `WATCH`ed keys, with the commit each was watched at.
-    watches: Vec<(Vec<u8>, u64)>,
+    /// `WATCH`ed keys, if any.
+    watching: Option<Watching<S>>,
     closed: bool,
 }
 
@@ -55,7 +63,7 @@ fn error(e: &Error) -> Reply {
 impl<S: PageStore + Counters> Session<S> {
     /// A session on `db`.
     pub fn new(db: Db<S>) -> Self {
-        Self { db, transaction: None, queue: None, watches: Vec::new(), closed: false }
+        Self { db, transaction: None, queue: None, watching: None, closed: false }
     }
 
     /// Parses and runs one command.
@@ -85,12 +93,19 @@ impl<S: PageStore + Counters> Session<S> {
     pub fn run(&mut self, command: Command) -> Reply {
         if let Some((queue, _)) = &mut self.queue {
             match command {
-                Command::Exec | Command::Discard | Command::Multi | Command::Watch(_) => {}
+                Command::Exec
+                | Command::Discard
+                | Command::Multi
+                | Command::Watch(_)
+                | Command::Quit => {}
                 Command::Indexed(command) => {
                     queue.push(command);
                     return Reply::Simple("QUEUED".into());
                 }
-                _ => return Reply::Error("ERR only data commands can be queued by MULTI".into()),
+                _ => {
+                    let refused = "ERR only data commands can be queued by MULTI";
+                    return self.refuse(Reply::Error(refused.into()));
+                }
             }
         }
         match command {
@@ -114,13 +129,13 @@ impl<S: PageStore + Counters> Session<S> {
             Command::Discard => match self.queue.take() {
                 None => Reply::Error("ERR DISCARD without MULTI".into()),
                 Some(_) => {
-                    self.watches.clear();
+                    self.watching = None;
                     Reply::ok()
                 }
             },
             Command::Watch(keys) => self.watch(keys),
             Command::Unwatch => {
-                self.watches.clear();
+                self.watching = None;
                 Reply::ok()
             }
             Command::Vacuum => match self.db.vacuum() {
@@ -149,7 +164,11 @@ impl<S: PageStore + Counters> Session<S> {
         if self.transaction.is_some() {
             return Reply::Error("ERR there is already a transaction in progress".into());
         }
-        self.transaction = Some(self.db.begin(isolation));
+        let mut transaction = self.db.begin(isolation);
+        // Keys watched before BEGIN guard its COMMIT, as they would an EXEC.
+        let watching = self.watching.take();
+        watch_in(&mut transaction, watching.as_ref());
+        self.transaction = Some(transaction);
         Reply::Simple("BEGIN".into())
     }
 
@@ -184,8 +203,13 @@ impl<S: PageStore + Counters> Session<S> {
         if self.queue.is_some() {
             return Reply::Error("ERR WATCH inside MULTI is not allowed".into());
         }
-        let now = self.db.last_commit();
-        self.watches.extend(keys.into_iter().map(|key| (key, now)));
+        let db = &self.db;
+        let watching = self.watching.get_or_insert_with(|| Watching {
+            keys: Vec::new(),
+            _horizon: db.begin(Isolation::Snapshot),
+        });
+        let now = db.last_commit();
+        watching.keys.extend(keys.into_iter().map(|key| (key, now)));
         Reply::ok()
     }
 
@@ -196,16 +220,14 @@ impl<S: PageStore + Counters> Session<S> {
         let Some((queue, refused)) = self.queue.take() else {
             return Reply::Error("ERR EXEC without MULTI".into());
         };
-        let watches = std::mem::take(&mut self.watches);
+        let watching = self.watching.take();
         if refused {
             return Reply::Error(
                 "EXECABORT Transaction discarded because of previous errors.".into(),
             );
         }
         let mut transaction = self.db.begin(Isolation::Snapshot);
-        for (key, since) in watches {
-            transaction.watch(key, since);
-        }
+        watch_in(&mut transaction, watching.as_ref());
         let mut replies = Vec::with_capacity(queue.len());
         for command in queue {
             // As in Redis, a command that fails does not stop the others.
@@ -250,6 +272,14 @@ pub fn info<S: PageStore + Counters>(db: &Db<S>) -> Vec<(String, String)> {
     }
     out.extend(db.with_tree(|tree| tree.store().counters()));
     out
+}
+
+/// Hands the watched keys to `transaction`, which holds the horizon back
+/// for them from then on; the caller drops `watching` only after.
+fn watch_in<S: PageStore>(transaction: &mut Transaction<S>, watching: Option<&Watching<S>>) {
+    for (key, since) in watching.into_iter().flat_map(|w| &w.keys) {
+        transaction.watch(key.clone(), *since);
+    }
 }
 
 /// Runs one of lesson 4's commands in `transaction`, through lesson 4's

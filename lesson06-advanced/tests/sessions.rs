@@ -211,3 +211,65 @@ fn two_sessions_watch_and_exec() {
          A: GET seats"
     ));
 }
+
+#[test]
+fn a_watched_key_deleted_is_seen_even_after_garbage_collection() {
+    let db = db();
+    let (mut a, mut b) = (Session::new(db.clone()), Session::new(db.clone()));
+    say(&mut a, "SET seat 1");
+    say(&mut a, "WATCH seat");
+    say(&mut b, "DEL seat");
+    // Commits and a vacuum that would collect the tombstone, were the
+    // watch not holding the horizon back.
+    say(&mut b, "SET other 1");
+    say(&mut b, "VACUUM");
+    assert_eq!(db.horizon(), 1, "the watch holds the horizon at its commit");
+    say(&mut a, "MULTI");
+    say(&mut a, "SET seat 99");
+    assert_eq!(say(&mut a, "EXEC"), Reply::NullArray);
+    assert_eq!(say(&mut a, "GET seat"), Reply::Nil);
+    assert_eq!(db.running(), 0, "EXEC let the horizon go");
+}
+
+#[test]
+fn deleting_an_absent_key_changes_nothing() {
+    let db = db();
+    let (mut a, mut b) = (Session::new(db.clone()), Session::new(db.clone()));
+    say(&mut a, "SET x 1");
+    let before = db.last_commit();
+    say(&mut a, "WATCH ghost");
+    assert_eq!(say(&mut b, "DEL ghost"), Reply::Integer(0));
+    assert_eq!(db.last_commit(), before, "no commit for nothing");
+    say(&mut a, "MULTI");
+    say(&mut a, "SET y 1");
+    assert_eq!(say(&mut a, "EXEC"), Reply::Array(vec![Reply::ok()]));
+}
+
+#[test]
+fn keys_watched_before_begin_guard_its_commit() {
+    let db = db();
+    let (mut a, mut b) = (Session::new(db.clone()), Session::new(db));
+    say(&mut a, "SET k 1");
+    say(&mut a, "WATCH k");
+    say(&mut a, "BEGIN");
+    say(&mut b, "SET k 2");
+    say(&mut a, "SET elsewhere 1");
+    assert_eq!(say(&mut a, "COMMIT"), Reply::Error("ERR serialization failure, retry".into()));
+    // The watches went with that transaction: the next EXEC is unguarded.
+    say(&mut b, "SET k 3");
+    say(&mut a, "MULTI");
+    say(&mut a, "SET elsewhere 2");
+    assert_eq!(say(&mut a, "EXEC"), Reply::Array(vec![Reply::ok()]));
+}
+
+#[test]
+fn inside_multi_quit_works_and_transaction_commands_abort_the_exec() {
+    let mut a = Session::new(db());
+    assert_eq!(say(&mut a, "ROLLBACK"), Reply::Error("ERR no transaction in progress".into()));
+    say(&mut a, "MULTI");
+    assert!(matches!(say(&mut a, "BEGIN"), Reply::Error(_)));
+    assert!(matches!(say(&mut a, "EXEC"), Reply::Error(e) if e.starts_with("EXECABORT")));
+    say(&mut a, "MULTI");
+    assert_eq!(say(&mut a, "QUIT"), Reply::ok());
+    assert!(a.is_closed());
+}

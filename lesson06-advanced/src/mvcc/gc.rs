@@ -112,3 +112,49 @@ pub(crate) fn vacuum<S: PageStore>(tree: &mut BTree<S>, horizon: u64) -> Result<
     }
     Ok(deleted)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use lesson04_indexing::btree::Write;
+
+    use super::super::testing::{VERSIONS, Version, model, store};
+    use super::*;
+
+    #[test]
+    fn garbage_is_exactly_what_no_snapshot_from_the_horizon_on_can_see() {
+        for user_key in [&b"a"[..], b"a\0", b"a\xff", b"b"] {
+            for horizon in 0..=10 {
+                let db = store(VERSIONS);
+                let mut batch = Batch::new();
+                let count = collect(&mut db.lock().tree, user_key, horizon, &mut batch).unwrap();
+                let deleted: BTreeSet<(Vec<u8>, u64)> = batch
+                    .writes
+                    .iter()
+                    .map(|write| match write {
+                        Write::Delete(encoded) => key::decode(encoded).unwrap(),
+                        Write::Put(..) => panic!("garbage collection only deletes"),
+                    })
+                    .collect();
+                assert_eq!(count, deleted.len());
+                assert!(deleted.iter().all(|(k, _)| k == user_key), "only this key's versions");
+                let kept: Vec<Version> = VERSIONS
+                    .iter()
+                    .filter(|v| !deleted.contains(&(v.0.to_vec(), v.1)))
+                    .copied()
+                    .collect();
+                let what = format!("{user_key:?} under horizon {horizon}");
+                // No snapshot from the horizon on sees anything different.
+                for snapshot in horizon..=10 {
+                    assert_eq!(model(&kept, snapshot), model(VERSIONS, snapshot), "{what}");
+                }
+                // And the garbage is gone: at or before the horizon, at most
+                // one version stays, and not a tombstone.
+                let old: Vec<_> =
+                    kept.iter().filter(|v| v.0 == user_key && v.1 <= horizon).collect();
+                assert!(old.len() <= 1 && old.iter().all(|v| v.2.is_some()), "{what}: {old:?}");
+            }
+        }
+    }
+}

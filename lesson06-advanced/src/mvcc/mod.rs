@@ -100,11 +100,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Stats {
     /// Transactions that committed writes.
     pub commits: u64,
-    /// Transactions that ended without writing anything.
+    /// Transactions that ended without writing anything, committed or
+    /// not.
     pub read_only: u64,
     /// Transactions aborted by a conflict.
     pub conflicts: u64,
-    /// Transactions rolled back by their client (or dropped).
+    /// Transactions with writes that were rolled back (or dropped).
     pub rollbacks: u64,
     /// Versions deleted by garbage collection.
     pub collected: u64,
@@ -116,7 +117,8 @@ pub(crate) struct Inner<S: PageStore> {
     /// The newest commit's timestamp: the snapshot a transaction beginning
     /// now reads.
     pub(crate) last_commit: u64,
-    /// Each running transaction's snapshot, by transaction id.
+    /// Each running transaction's snapshot, by transaction id (or the
+    /// oldest commit it watches since, if older).
     pub(crate) active: BTreeMap<u64, u64>,
     next_id: u64,
     /// The keys each commit wrote, oldest first: once no snapshot is older
@@ -311,4 +313,92 @@ pub(crate) fn decode_or_corrupt<S: PageStore>(
 
 fn corrupt(path: &std::path::Path, why: impl Into<String>) -> lesson04_indexing::Error {
     lesson04_indexing::Error::corrupt(path, 0, why)
+}
+
+/// Stores built version by version, for the unit tests: no commit, no
+/// validation, no garbage collection involved.
+#[cfg(test)]
+pub(crate) mod testing {
+    use lesson04_indexing::btree::{Batch, MemStore};
+
+    use super::*;
+
+    /// A version: the key, its commit's timestamp, the value or `None` for
+    /// a tombstone.
+    pub(crate) type Version = (&'static [u8], u64, Option<&'static [u8]>);
+
+    /// The versions, and keys full of the bytes the encoding escapes.
+    pub(crate) const VERSIONS: &[Version] = &[
+        (b"a", 1, Some(b"a1")),
+        (b"a", 4, Some(b"a4")),
+        (b"a", 6, None),
+        (b"a", 8, Some(b"a8")),
+        (b"a\0", 2, Some(b"nul2")),
+        (b"a\0", 5, None),
+        (b"a\xff", 3, Some(b"ff3")),
+        (b"b", 7, Some(b"b7")),
+        (b"b", 9, Some(b"b9")),
+    ];
+
+    /// A store holding exactly `versions`, its last commit the newest.
+    pub(crate) fn store(versions: &[Version]) -> Db<MemStore> {
+        let mut tree = BTree::in_memory(512);
+        let mut batch = Batch::new();
+        for (user_key, ts, value) in versions {
+            batch.put(key::encode(user_key, *ts), key::encode_value(*value));
+        }
+        let last = versions.iter().map(|v| v.1).max().unwrap_or(0);
+        batch.put(key::LAST_COMMIT, last.to_be_bytes());
+        tree.write(&batch).unwrap();
+        Db::open_without_gc(tree).unwrap()
+    }
+
+    /// What the snapshot at `snapshot` holds, by the definition: each key's
+    /// newest version no later than it, unless a tombstone.
+    pub(crate) fn model(versions: &[Version], snapshot: u64) -> Vec<KeyValue> {
+        let mut newest: BTreeMap<&[u8], (u64, Option<&[u8]>)> = BTreeMap::new();
+        for (user_key, ts, value) in versions.iter().filter(|v| v.1 <= snapshot) {
+            let entry = newest.entry(user_key).or_insert((*ts, *value));
+            if *ts >= entry.0 {
+                *entry = (*ts, *value);
+            }
+        }
+        newest.into_iter().filter_map(|(k, (_, v))| Some((k.to_vec(), v?.to_vec()))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Bound;
+
+    use super::testing::{VERSIONS, model, store};
+    use super::*;
+
+    #[test]
+    fn a_scan_sees_each_keys_newest_version_no_later_than_the_snapshot() {
+        let db = store(VERSIONS);
+        for snapshot in 0..=10 {
+            let got = db.lock().scan(&KeyRange::all(), snapshot).unwrap();
+            assert_eq!(got, model(VERSIONS, snapshot), "snapshot {snapshot}");
+        }
+    }
+
+    #[test]
+    fn a_scan_of_part_of_the_keys_and_reads_agree_with_it() {
+        let db = store(VERSIONS);
+        let range = KeyRange { start: Bound::Excluded(b"a".to_vec()), end: Bound::Unbounded };
+        for snapshot in 0..=10 {
+            let got = db.lock().scan(&range, snapshot).unwrap();
+            let expected: Vec<_> =
+                model(VERSIONS, snapshot).into_iter().filter(|(k, _)| k != b"a").collect();
+            assert_eq!(got, expected, "snapshot {snapshot}");
+            for user_key in [&b"a"[..], b"a\0", b"a\xff", b"b", b"c"] {
+                let scanned = model(VERSIONS, snapshot)
+                    .into_iter()
+                    .find(|(k, _)| k == user_key)
+                    .map(|(_, v)| v);
+                assert_eq!(db.lock().read(user_key, snapshot).unwrap(), scanned);
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ use lesson04_indexing::btree::{Batch, Limits, PageStore};
 
 use super::{Db, Error, Isolation, Result, gc, key};
 
+// ANCHOR: read_set
 /// Something a transaction read, to check at commit that it has not
 /// changed since.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,7 @@ pub enum Read {
     /// too (a phantom).
     Range(KeyRange),
 }
+// ANCHOR_END: read_set
 
 /// A transaction. Dropping it without [`commit`](Transaction::commit)
 /// rolls it back.
@@ -111,16 +113,26 @@ impl<S: PageStore> Transaction<S> {
     }
 
     /// Deletes `key` when the transaction commits; says whether it is there
-    /// now (which reads it).
+    /// now (which reads it). Deleting a key that is not there writes
+    /// nothing: a tombstone would be a change for nothing, failing other
+    /// transactions' commits and watches.
     pub fn delete(&mut self, key: &[u8]) -> lesson04_indexing::Result<bool> {
         let found = self.get(key)?.is_some();
-        self.writes.insert(key.to_vec(), None);
+        if found {
+            self.writes.insert(key.to_vec(), None);
+        }
         Ok(found)
     }
 
     /// Makes the commit fail unless `key` is unchanged since timestamp
     /// `since` (Redis's `WATCH`, which holds at every isolation level).
+    /// Until the transaction ends, garbage collection stays at or before
+    /// `since`: a deletion of the key since then stays in the tree to be
+    /// seen.
     pub fn watch(&mut self, key: Vec<u8>, since: u64) {
+        if let Some(floor) = self.db.lock().active.get_mut(&self.id) {
+            *floor = (*floor).min(since);
+        }
         self.watches.push((key, since));
     }
 
@@ -184,7 +196,11 @@ impl<S: PageStore> Transaction<S> {
             self.ended = true;
             let mut inner = self.db.lock();
             inner.active.remove(&self.id);
-            inner.stats.rollbacks += 1;
+            if self.writes.is_empty() {
+                inner.stats.read_only += 1;
+            } else {
+                inner.stats.rollbacks += 1;
+            }
         }
     }
 }
