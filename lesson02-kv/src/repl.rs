@@ -25,6 +25,11 @@ pub trait LineHandler {
     fn handle_line(&mut self, line: &[u8]) -> Option<Reply>;
     /// Whether the conversation is over (QUIT).
     fn is_closed(&self) -> bool;
+    /// The interactive prompt: `kv> ` unless the session says otherwise
+    /// (lesson 6's SQL shows whether a statement is unfinished).
+    fn prompt(&self) -> String {
+        PROMPT.to_string()
+    }
 }
 
 impl<C: Clock> LineHandler for Session<C> {
@@ -78,7 +83,7 @@ pub fn run_interactive(session: &mut impl LineHandler, banner: &str) -> rustylin
     let mut editor = DefaultEditor::new()?;
     println!("{banner}");
     loop {
-        match editor.readline(PROMPT) {
+        match editor.readline(&session.prompt()) {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     editor.add_history_entry(line.as_str())?;

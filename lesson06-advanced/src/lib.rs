@@ -10,4 +10,5 @@ pub mod commands;
 pub mod mvcc;
 pub mod server;
 pub mod session;
+pub mod sql;
 pub mod trace;

@@ -30,6 +30,9 @@ struct Args {
     /// Pages the page cache holds (S3-FIFO).
     #[arg(long, default_value_t = 4096)]
     cache_pages: usize,
+    /// Speak SQL in the REPL instead of the key-value commands.
+    #[arg(long)]
+    sql: bool,
     /// Serve over the network instead of starting a REPL.
     #[arg(long)]
     serve: bool,
@@ -62,6 +65,10 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("{}", opened.report);
+    if args.sql && !args.serve {
+        let mut session = lesson06_advanced::sql::Session::new(opened.db.clone());
+        return repl::run(&mut session, NAME, SQL_BANNER);
+    }
     if !args.serve {
         let mut session = Session::new(opened.db.clone());
         return repl::run(&mut session, NAME, BANNER);
@@ -71,6 +78,9 @@ fn main() -> ExitCode {
 
 const BANNER: &str = "lesson06-advanced: a B+tree with a page cache and MVCC transactions. \
                       Type HELP for commands, QUIT to leave.";
+
+const SQL_BANNER: &str = "lesson06-advanced: SQL over MVCC transactions. End each statement with ';'. \
+                          \\d lists the tables, \\d NAME describes one, \\q quits.";
 
 fn serve(args: &Args, opened: server::Opened) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
