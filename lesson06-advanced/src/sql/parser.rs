@@ -416,6 +416,7 @@ impl Parser {
     /// An expression whose operators all bind at least as tightly as
     /// precedence `min`.
     fn expr(&mut self, min: u8) -> Result<Expr> {
+        // exercise 6.5: begin
         let mut left = self.prefix()?;
         loop {
             let negated = self.is_word("not")
@@ -459,6 +460,7 @@ impl Parser {
             }
         }
         Ok(left)
+        // exercise 6.5: end
     }
 
     /// The binary operator next, if any, and its precedence.

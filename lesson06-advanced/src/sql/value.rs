@@ -222,9 +222,11 @@ fn float(value: &Value) -> f64 {
     }
 }
 
+// ANCHOR: like
 /// Whether `text` matches the `LIKE` pattern: `%` any run of characters,
 /// `_` exactly one, `\` before either for the character itself.
 pub fn like(text: &str, pattern: &str) -> bool {
+    // exercise 6.6: begin
     let text: Vec<char> = text.chars().collect();
     let pattern: Vec<char> = pattern.chars().collect();
     // Dynamic programming over (pattern position, text position): no
@@ -260,7 +262,9 @@ pub fn like(text: &str, pattern: &str) -> bool {
         p += 1;
     }
     reachable[text.len()]
+    // exercise 6.6: end
 }
+// ANCHOR_END: like
 
 // ANCHOR: key_encoding
 /// Appends the order-preserving encoding of a primary key's value: the
