@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod commands;
 pub mod mvcc;
+pub mod pgwire;
 pub mod server;
 pub mod session;
 pub mod sql;

@@ -1,6 +1,6 @@
 //! `cargo run -p lesson06-advanced [-- --data-dir DIR]`: the transactional
-//! store in a REPL; `… -- --serve --resp-port PORT`: on the network, for
-//! redis-cli and redis-py.
+//! store in a REPL (`--sql` for SQL); `… -- --serve`: on the network, for
+//! Redis clients on `--resp-port` and PostgreSQL clients on `--pg-port`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use lesson02_kv::repl;
 use lesson05_replication::engine::Engine;
 use lesson05_replication::server::shutdown_signal;
 use lesson05_replication::{Config, EngineConfig, EngineKind, Server};
+use lesson06_advanced::pgwire;
 use lesson06_advanced::server::{self, Options, Transactional};
 use lesson06_advanced::session::Session;
 
@@ -36,9 +37,16 @@ struct Args {
     /// Serve over the network instead of starting a REPL.
     #[arg(long)]
     serve: bool,
-    /// With --serve: the port for Redis clients (RESP).
+    /// With --serve: the port for Redis clients (RESP); 0 picks a free one.
     #[arg(long, default_value_t = 6380)]
     resp_port: u16,
+    /// With --serve: the port for PostgreSQL clients (psql); 0 picks a
+    /// free one. (PostgreSQL's own is 5432.)
+    #[arg(long, default_value_t = 5433)]
+    pg_port: u16,
+    /// With --serve: a password PostgreSQL clients must send.
+    #[arg(long)]
+    pg_password: Option<String>,
     /// With --serve: the address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind: String,
@@ -82,6 +90,13 @@ const BANNER: &str = "lesson06-advanced: a B+tree with a page cache and MVCC tra
 const SQL_BANNER: &str = "lesson06-advanced: SQL over MVCC transactions. End each statement with ';'. \
                           \\d lists the tables, \\d NAME describes one, \\q quits.";
 
+async fn listen(bind: &str, port: u16) -> Result<tokio::net::TcpListener, String> {
+    let address = format!("{bind}:{port}");
+    tokio::net::TcpListener::bind(&address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))
+}
+
 fn serve(args: &Args, opened: server::Opened) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -98,14 +113,30 @@ fn serve(args: &Args, opened: server::Opened) -> ExitCode {
         fsync: lesson03_persistence::FsyncPolicy::Always,
     });
     let engine = Engine::new(Box::new(Transactional::new(opened.db.clone())));
-    let address = format!("{}:{}", args.bind, args.resp_port);
+    let pg_config =
+        pgwire::Config { password: args.pg_password.clone(), ..pgwire::Config::default() };
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&address)
-            .await
-            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
-        eprintln!("ready: Redis clients on {local}; Ctrl-C to stop");
-        Server::new(engine, config).serve(listener, shutdown_signal()).await
+        let resp = listen(&args.bind, args.resp_port).await?;
+        let pg = listen(&args.bind, args.pg_port).await?;
+        eprintln!(
+            "ready: Redis clients on {}, PostgreSQL clients on {}; Ctrl-C to stop",
+            resp.local_addr().map_err(|e| e.to_string())?,
+            pg.local_addr().map_err(|e| e.to_string())?,
+        );
+        // One signal stops both servers.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        let (resp, pg) = tokio::join!(
+            Server::new(engine, config).serve(resp, until(stopped.clone())),
+            pgwire::serve(pg, opened.db.clone(), pg_config, until(stopped)),
+        );
+        resp.and(pg)
     });
     match result {
         Ok(()) => {
