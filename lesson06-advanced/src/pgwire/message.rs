@@ -160,6 +160,7 @@ impl Writer {
 
     /// `T`: RowDescription, a result's columns and their types.
     pub fn row_description(&mut self, columns: &[(String, DataType)]) {
+        // exercise 6.7: begin
         self.message(b'T', |b| {
             b.extend_from_slice(&(columns.len() as u16).to_be_bytes());
             for (name, data_type) in columns {
@@ -173,6 +174,7 @@ impl Writer {
                 b.extend_from_slice(&0u16.to_be_bytes()); // text format
             }
         });
+        // exercise 6.7: end
     }
 
     /// `D`: DataRow, one row's values as text; `NULL` as length -1.
@@ -269,6 +271,27 @@ mod tests {
         assert_eq!(parse_frontend(b'Q', b"SELECT 1\0"), Ok(Frontend::Query("SELECT 1".into())));
         assert!(parse_frontend(b'Q', b"SELECT 1").is_err());
         assert!(parse_frontend(b'Q', b"a\0b\0").is_err());
+    }
+
+    #[test]
+    fn a_row_description_names_each_column_with_its_type() {
+        let mut w = Writer::default();
+        w.row_description(&[("id".into(), DataType::Integer), ("title".into(), DataType::Text)]);
+        let mut expected = b"T\0\0\0\x33\0\x02".to_vec();
+        // name, table oid 0, column 0, type oid, size, modifier -1, text format
+        expected.extend_from_slice(b"id\0\0\0\0\0\0\0\0\0\0\x14\0\x08\xff\xff\xff\xff\0\0");
+        expected.extend_from_slice(b"title\0\0\0\0\0\0\0\0\0\0\x19\xff\xff\xff\xff\xff\xff\0\0");
+        assert_eq!(w.out, expected);
+        for (data_type, oid) in [
+            (DataType::Boolean, 16),
+            (DataType::Integer, 20),
+            (DataType::Float, 701),
+            (DataType::Text, 25),
+        ] {
+            let mut w = Writer::default();
+            w.row_description(&[("x".into(), data_type)]);
+            assert_eq!(w.out[15..19], (oid as u32).to_be_bytes(), "{data_type:?}");
+        }
     }
 
     proptest! {
