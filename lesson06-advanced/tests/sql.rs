@@ -134,10 +134,37 @@ fn errors_point_at_the_place_and_change_nothing() {
         ),
         (
             "INSERT INTO books (id, title) VALUES ('x', 'a')",
-            "column \"id\" is of type integer but expression is of type text",
+            "invalid input syntax for type bigint: \"x\"",
             None,
         ),
-        ("UPDATE books SET year = year * 9223372036854775807", "integer out of range", None),
+        (
+            "INSERT INTO books (id, title) VALUES (true, 'a')",
+            "column \"id\" is of type bigint but expression is of type boolean",
+            None,
+        ),
+        ("UPDATE books SET year = year * 9223372036854775807", "bigint out of range", None),
+        ("SELECT nosuch FROM books WHERE false", "column \"nosuch\" does not exist", Some(7)),
+        (
+            "SELECT title FROM books WHERE false GROUP BY author",
+            "column \"title\" must appear in the GROUP BY clause or be used in an aggregate function",
+            Some(7),
+        ),
+        (
+            "INSERT INTO books (id, id) VALUES (1, 2)",
+            "column \"id\" specified more than once",
+            None,
+        ),
+        (
+            "SELECT title FROM books WHERE title LIKE 'a\\'",
+            "LIKE pattern must not end with escape character",
+            None,
+        ),
+        (
+            "SELECT * FROM books LIMIT 2.5",
+            "argument of LIMIT must be type bigint, not type double precision",
+            None,
+        ),
+        ("SELECT *", "SELECT * with no tables specified is not valid", None),
         ("SELECT 1 / 0", "division by zero", None),
     ];
     for (sql, message, position) in cases {
@@ -206,4 +233,63 @@ fn update_sees_the_table_as_it_was_and_keys_can_move() {
     let i = Value::Integer;
     assert_eq!(rows, [[i(2), i(10)], [i(3), i(20)], [i(4), i(30)]]);
     assert_eq!(s.execute("UPDATE t SET id = 2").remove(0).unwrap_err().code, "23505");
+}
+
+fn rows(s: &mut Session<MemStore>, sql: &str) -> Vec<Vec<Value>> {
+    match s.execute(sql).pop() {
+        Some(Ok(Output::Rows { rows, .. })) => rows,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+#[test]
+fn postgresql_details() {
+    let mut s = session();
+    s.execute(BOOKSHOP);
+    let (i, t, f) = (Value::Integer, Value::Text, Value::Float);
+    // -0 equals 0; integers and floats compare exactly, even past 2^53.
+    assert_eq!(value(&mut s, "-0.0 = 0"), Value::Boolean(true));
+    assert_eq!(value(&mut s, "9007199254740993 > 9007199254740992.0"), Value::Boolean(true));
+    assert_eq!(value(&mut s, "-9223372036854775808"), i(i64::MIN));
+    // The right side of AND is not evaluated when the left is FALSE.
+    assert_eq!(
+        rows(&mut s, "SELECT id FROM books WHERE id <> 1 AND 10 / (id - 1) > 3"),
+        [[i(2)], [i(3)]]
+    );
+    // HAVING without GROUP BY makes one group; GROUP BY a position or an alias.
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM books HAVING count(*) > 3"), [[i(4)]]);
+    assert_eq!(
+        rows(&mut s, "SELECT year IS NULL AS unknown, count(*) FROM books GROUP BY 1 ORDER BY 1"),
+        [[Value::Boolean(false), i(3)], [Value::Boolean(true), i(1)]]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT author AS who, count(*) FROM books GROUP BY who ORDER BY who LIMIT 1"),
+        [[t("Austen".into()), i(2)]]
+    );
+    // INSERT without a column list may stop early; text and floats are converted for the column.
+    s.execute("INSERT INTO books VALUES (5, 'Short'); INSERT INTO books (id, title, year) VALUES ('6', 'Cast', 1999.5)");
+    assert_eq!(
+        rows(&mut s, "SELECT author, year FROM books WHERE id = 5"),
+        [[Value::Null, Value::Null]]
+    );
+    assert_eq!(rows(&mut s, "SELECT year FROM books WHERE id = 6"), [[i(2000)]]);
+    assert_eq!(rows(&mut s, "SELECT price FROM books WHERE id = 3"), [[f(5.0)]]);
+    // LIMIT ALL is no limit; a deep but allowed expression evaluates.
+    assert_eq!(rows(&mut s, "SELECT id FROM books LIMIT ALL").len(), 6);
+    let long = format!("SELECT 0{}", " + 1".repeat(150));
+    assert_eq!(value(&mut s, &long["SELECT ".len()..]), i(150));
+}
+
+#[test]
+fn the_repl_recovers_from_any_bad_line() {
+    let mut s = session();
+    let out = transcript(
+        &mut s,
+        "SELECT 1 ? 2;\nSELECT 'unfinished\n';\nSELECT 1 +\n\\r\nSELECT 2;\n\\q",
+    );
+    assert!(out.contains("unexpected character '?'"), "{out}");
+    assert!(out.contains("\n unfinished\n"), "{out}");
+    assert!(out.contains("Query buffer reset"), "{out}");
+    assert!(out.contains("?column?\n----------\n        2"), "{out}");
+    assert!(s.is_closed());
 }

@@ -16,7 +16,7 @@ use lesson06_advanced::mvcc::Db;
 use lesson06_advanced::sql::value::Value;
 use lesson06_advanced::sql::{Output, Session};
 
-const SEEDS: u64 = 30;
+const SEEDS: u64 = 100;
 const QUERIES: usize = 60;
 
 struct Gen {
@@ -54,7 +54,13 @@ impl Gen {
         match self.rng.below(if depth == 0 { 6 } else { 9 }) {
             0 | 1 => {
                 let op = self.pick(&["=", "<>", "<", "<=", ">", ">="]);
-                format!("{} {op} {}", self.number(t, 1), self.number(t, 1))
+                // Floats meet integers too (no % on floats: SQLite has none).
+                let left = if self.rng.chance(0.2) {
+                    format!("({t}.d + {t}.a)")
+                } else {
+                    self.number(t, 1)
+                };
+                format!("{left} {op} {}", self.number(t, 1))
             }
             2 => format!("{t}.b IS {}NULL", self.pick(&["", "NOT "])),
             3 => {
@@ -119,7 +125,7 @@ impl Gen {
     /// A statement, and whether its rows come in one fixed order.
     fn query(&mut self) -> (String, bool) {
         let filter = self.condition("t1", 2);
-        match self.rng.below(7) {
+        match self.rng.below(10) {
             0 => (format!("SELECT t1.id, t1.a, t1.b, t1.c, t1.d FROM t1 WHERE {filter}"), false),
             1 => (
                 format!(
@@ -154,6 +160,27 @@ impl Gen {
                 false,
             ),
             5 => (format!("SELECT t1.c, t2.b FROM t1, t2 WHERE t1.b = t2.b AND {filter}"), false),
+            // An alias, a condition as a value (our booleans are compared as
+            // SQLite's 1 and 0), and an order fixed down to the key, NULLs
+            // placed explicitly (the two disagree on where they go).
+            7 => {
+                let condition = self.condition("x", 1);
+                let desc = self.pick(&["", " DESC"]);
+                (
+                    format!(
+                        "SELECT x.id, x.b, {condition} FROM t1 x WHERE {} ORDER BY x.b IS NULL, x.b{desc}, x.id",
+                        self.condition("x", 1)
+                    ),
+                    true,
+                )
+            }
+            // Grouping by an expression, ordered by an aggregate.
+            8 => (
+                format!(
+                    "SELECT t1.a % 3, count(*), sum(t1.d) FROM t1 WHERE {filter} GROUP BY t1.a % 3 ORDER BY count(*), 1"
+                ),
+                true,
+            ),
             _ => {
                 let statement = if self.rng.chance(0.5) {
                     format!("UPDATE t1 SET b = {}, c = 'ab' WHERE {filter}", self.number("t1", 1))
@@ -170,6 +197,7 @@ impl Gen {
 fn ours(value: &Value) -> String {
     match value {
         Value::Float(x) => format!("{x:.6}"),
+        Value::Boolean(b) => i64::from(*b).to_string(),
         other => other.to_text(),
     }
 }

@@ -57,6 +57,9 @@ pub fn execute<S: PageStore>(txn: &mut Transaction<S>, statement: Statement) -> 
         Statement::Delete { table, filter } => {
             let table = catalog::table(txn, &table)?;
             let scope = Scope::of(&table, None);
+            if let Some(filter) = &filter {
+                check(filter, &scope, None)?;
+            }
             let mut deleted = 0;
             for row in catalog::scan(txn, &table)? {
                 if matches(filter.as_ref(), &scope, &row)? {
@@ -96,9 +99,12 @@ fn insert<S: PageStore>(
         None => (0..table.columns.len()).collect(),
         Some(names) => names.iter().map(|n| table.column(n)).collect::<Result<_>>()?,
     };
+    distinct_columns(&table, &targets)?;
     let count = rows.len();
     for exprs in rows {
-        if exprs.len() != targets.len() {
+        // Without a column list, values may fill only the first columns:
+        // the rest are NULL.
+        if exprs.len() > targets.len() || (exprs.len() < targets.len() && columns.is_some()) {
             let more = if exprs.len() > targets.len() {
                 "expressions than target columns"
             } else {
@@ -126,6 +132,10 @@ fn update<S: PageStore>(
     let scope = Scope::of(&table, None);
     let targets: Vec<(usize, Expr)> =
         set.into_iter().map(|(c, e)| Ok((table.column(&c)?, e))).collect::<Result<_>>()?;
+    distinct_columns(&table, &targets.iter().map(|(i, _)| *i).collect::<Vec<_>>())?;
+    for expr in targets.iter().map(|(_, e)| e).chain(&filter) {
+        check(expr, &scope, None)?;
+    }
     // Compute every new row first, then write: the statement sees the
     // table as it was, whatever order the rows come in.
     let mut changed = Vec::new();
@@ -147,6 +157,17 @@ fn update<S: PageStore>(
         catalog::insert(txn, &table, new)?;
     }
     Ok(Output::Tag(format!("UPDATE {}", changed.len())))
+}
+
+/// Refuses a column named twice in an `INSERT` list or an `UPDATE`'s `SET`.
+fn distinct_columns(table: &Table, targets: &[usize]) -> Result<()> {
+    for (i, target) in targets.iter().enumerate() {
+        if targets[..i].contains(target) {
+            let name = &table.columns[*target].name;
+            return Err(Error::new("42701", format!("column \"{name}\" specified more than once")));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `row` passes the filter: only a `TRUE` passes; `FALSE` and
@@ -279,25 +300,88 @@ impl Env for GroupEnv<'_> {
     }
 }
 
-/// Whether two expressions are the same, ignoring where they were written.
+/// Whether two expressions are the same, ignoring where they were
+/// written, and whether a column was qualified by its table.
 fn same(a: &Expr, b: &Expr) -> bool {
-    match (a, b) {
-        (Expr::Column { table: t1, name: n1, .. }, Expr::Column { table: t2, name: n2, .. }) => {
-            n1 == n2 && (t1 == t2 || t1.is_none() || t2.is_none())
+    unplaced(a) == unplaced(b)
+}
+
+/// `expr` with every column's position and table forgotten.
+fn unplaced(expr: &Expr) -> Expr {
+    let mut expr = expr.clone();
+    visit_mut(&mut expr, &mut |e| {
+        if let Expr::Column { table, position, .. } = e {
+            *table = None;
+            *position = 0;
         }
-        (Expr::Unary(o1, x1), Expr::Unary(o2, x2)) => o1 == o2 && same(x1, x2),
-        (Expr::Binary(o1, l1, r1), Expr::Binary(o2, l2, r2)) => {
-            o1 == o2 && same(l1, l2) && same(r1, r2)
+    });
+    expr
+}
+
+/// Calls `f` on `expr` and every expression inside it.
+fn visit_mut(expr: &mut Expr, f: &mut impl FnMut(&mut Expr)) {
+    f(expr);
+    match expr {
+        Expr::Literal(_) | Expr::Column { .. } | Expr::Aggregate(_, None) => {}
+        Expr::Unary(_, x) | Expr::IsNull(x, _) | Expr::Aggregate(_, Some(x)) => visit_mut(x, f),
+        Expr::Binary(_, l, r) | Expr::Like { expr: l, pattern: r, .. } => {
+            visit_mut(l, f);
+            visit_mut(r, f);
         }
-        (Expr::Aggregate(f1, a1), Expr::Aggregate(f2, a2)) => {
-            f1 == f2
-                && match (a1, a2) {
-                    (None, None) => true,
-                    (Some(x), Some(y)) => same(x, y),
-                    _ => false,
-                }
+        Expr::Between { expr, low, high, .. } => {
+            for x in [expr, low, high] {
+                visit_mut(x, f);
+            }
         }
-        (a, b) => a == b,
+        Expr::InList { expr, list, .. } => {
+            visit_mut(expr, f);
+            for x in list {
+                visit_mut(x, f);
+            }
+        }
+    }
+}
+
+/// Checks, before any row is read, that every column `expr` names exists
+/// in `scope` (PostgreSQL reports a misspelt column on an empty table too);
+/// in a grouped query (`group_by` given), that every column is grouped or
+/// inside an aggregate.
+fn check(expr: &Expr, scope: &Scope, group_by: Option<&[Expr]>) -> Result<()> {
+    if let Some(group_by) = group_by
+        && group_by.iter().any(|g| same(g, expr))
+    {
+        return check(expr, scope, None);
+    }
+    match expr {
+        Expr::Column { table, name, position } => {
+            scope.resolve(table.as_deref(), name, *position)?;
+            match group_by {
+                None => Ok(()),
+                Some(_) => Err(Error {
+                    message: format!(
+                        "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                    ),
+                    position: Some(*position),
+                    code: code::GROUPING,
+                }),
+            }
+        }
+        Expr::Literal(_) => Ok(()),
+        Expr::Aggregate(_, argument) => {
+            argument.as_deref().map_or(Ok(()), |a| check(a, scope, None))
+        }
+        Expr::Unary(_, x) | Expr::IsNull(x, _) => check(x, scope, group_by),
+        Expr::Binary(_, l, r) | Expr::Like { expr: l, pattern: r, .. } => {
+            check(l, scope, group_by)?;
+            check(r, scope, group_by)
+        }
+        Expr::Between { expr, low, high, .. } => {
+            [expr, low, high].into_iter().try_for_each(|x| check(x, scope, group_by))
+        }
+        Expr::InList { expr, list, .. } => {
+            check(expr, scope, group_by)?;
+            list.iter().try_for_each(|x| check(x, scope, group_by))
+        }
     }
 }
 
@@ -321,7 +405,7 @@ fn eval(expr: &Expr, env: &dyn Env) -> Result<Value> {
         Expr::Unary(UnaryOp::Negate, x) => match eval(x, env)? {
             Value::Integer(n) => Value::Integer(
                 n.checked_neg()
-                    .ok_or_else(|| Error::new(code::OUT_OF_RANGE, "integer out of range"))?,
+                    .ok_or_else(|| Error::new(code::OUT_OF_RANGE, "bigint out of range"))?,
             ),
             Value::Float(x) => Value::Float(-x),
             Value::Null => Value::Null,
@@ -332,20 +416,24 @@ fn eval(expr: &Expr, env: &dyn Env) -> Result<Value> {
                 ));
             }
         },
-        Expr::Binary(BinaryOp::And, l, r) => {
-            match (eval(l, env)?.truth()?, eval(r, env)?.truth()?) {
-                (Some(false), _) | (_, Some(false)) => Value::Boolean(false),
+        // The right side is not evaluated when the left decides: in
+        // `id <> 1 AND 10 / (id - 1) > 0` the division never sees a zero.
+        Expr::Binary(BinaryOp::And, l, r) => match eval(l, env)?.truth()? {
+            Some(false) => Value::Boolean(false),
+            left => match (left, eval(r, env)?.truth()?) {
+                (_, Some(false)) => Value::Boolean(false),
                 (Some(true), Some(true)) => Value::Boolean(true),
                 _ => Value::Null,
-            }
-        }
-        Expr::Binary(BinaryOp::Or, l, r) => {
-            match (eval(l, env)?.truth()?, eval(r, env)?.truth()?) {
-                (Some(true), _) | (_, Some(true)) => Value::Boolean(true),
+            },
+        },
+        Expr::Binary(BinaryOp::Or, l, r) => match eval(l, env)?.truth()? {
+            Some(true) => Value::Boolean(true),
+            left => match (left, eval(r, env)?.truth()?) {
+                (_, Some(true)) => Value::Boolean(true),
                 (Some(false), Some(false)) => Value::Boolean(false),
                 _ => Value::Null,
-            }
-        }
+            },
+        },
         Expr::Binary(op, l, r) => binary(*op, &eval(l, env)?, &eval(r, env)?)?,
         Expr::IsNull(x, negated) => Value::Boolean((eval(x, env)? == Value::Null) != *negated),
         Expr::Between { expr, low, high, negated } => {
@@ -376,6 +464,9 @@ fn eval(expr: &Expr, env: &dyn Env) -> Result<Value> {
         }
         Expr::Like { expr, pattern, negated } => match (eval(expr, env)?, eval(pattern, env)?) {
             (Value::Null, _) | (_, Value::Null) => Value::Null,
+            (Value::Text(_), Value::Text(pattern)) if ends_with_escape(&pattern) => {
+                return Err(Error::new("22025", "LIKE pattern must not end with escape character"));
+            }
             (Value::Text(text), Value::Text(pattern)) => {
                 Value::Boolean(like(&text, &pattern) != *negated)
             }
@@ -389,6 +480,11 @@ fn eval(expr: &Expr, env: &dyn Env) -> Result<Value> {
     })
 }
 // ANCHOR_END: eval
+
+/// Whether a `LIKE` pattern ends with a `\\` that escapes nothing.
+fn ends_with_escape(pattern: &str) -> bool {
+    pattern.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1
+}
 
 fn negate(truth: Option<bool>, negated: bool) -> Value {
     truth.map_or(Value::Null, |b| Value::Boolean(b != negated))
@@ -574,6 +670,10 @@ fn select<S: PageStore>(
     for item in &select.items {
         match item {
             SelectItem::Expr(expr, alias) => items.push((expr.clone(), alias.clone())),
+            SelectItem::Wildcard(None) if select.from.is_empty() => {
+                let message = "SELECT * with no tables specified is not valid";
+                return Err(Error::new(code::SYNTAX, message));
+            }
             SelectItem::Wildcard(table) => {
                 let before = items.len();
                 for (t, name, _) in &scope.columns {
@@ -597,6 +697,7 @@ fn select<S: PageStore>(
         }
     }
     let columns: Vec<String> = items.iter().map(|(e, a)| header(e, a.as_ref())).collect();
+    let group_by = group_keys(select, &items, &columns, &scope)?;
     let mut aggregates = Vec::new();
     for expr in items
         .iter()
@@ -606,7 +707,24 @@ fn select<S: PageStore>(
     {
         aggregates_in(expr, &mut aggregates)?;
     }
-    let grouped = !select.group_by.is_empty() || !aggregates.is_empty();
+    let grouped = !group_by.is_empty() || !aggregates.is_empty() || select.having.is_some();
+    // Every name is checked now, whether or not any row comes.
+    if let Some(filter) = &select.filter {
+        check(filter, &scope, None)?;
+        let mut found = Vec::new();
+        aggregates_in(filter, &mut found)?;
+        if !found.is_empty() {
+            let message = "aggregate functions are not allowed in WHERE";
+            return Err(Error::new(code::GROUPING, message));
+        }
+    }
+    for key in &group_by {
+        check(key, &scope, None)?;
+    }
+    let grouping = grouped.then_some(group_by.as_slice());
+    for expr in items.iter().map(|(e, _)| e).chain(&select.having) {
+        check(expr, &scope, grouping)?;
+    }
     // Each output row with its sort keys.
     let mut output: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
     let mut emit = |env: &dyn Env| -> Result<()> {
@@ -620,13 +738,13 @@ fn select<S: PageStore>(
         Ok(())
     };
     if grouped {
-        for (key, members) in groups(&select.group_by, &scope, &filtered)? {
+        for (key, members) in groups(&group_by, &scope, &filtered)? {
             let values = aggregates
                 .iter()
                 .map(|a| aggregate(a, &scope, &members))
                 .collect::<Result<Vec<_>>>()?;
             let env = GroupEnv {
-                group_by: &select.group_by,
+                group_by: &group_by,
                 key: &key,
                 aggregates: &aggregates,
                 values: &values,
@@ -639,9 +757,6 @@ fn select<S: PageStore>(
             emit(&env)?;
         }
     } else {
-        if select.having.is_some() {
-            return Err(Error::new(code::GROUPING, "HAVING needs GROUP BY or an aggregate"));
-        }
         for row in &filtered {
             emit(&RowEnv { scope: &scope, row })?;
         }
@@ -694,10 +809,45 @@ fn groups<'r>(group_by: &[Expr], scope: &Scope, rows: &'r [Vec<Value>]) -> Resul
     Ok(out)
 }
 
+/// The `GROUP BY` keys as expressions: `GROUP BY 2` is the second output
+/// column's, and a name that is no input column but an output column's is
+/// that one's, as PostgreSQL allows.
+fn group_keys(
+    select: &Select,
+    items: &[(Expr, Option<String>)],
+    columns: &[String],
+    scope: &Scope,
+) -> Result<Vec<Expr>> {
+    select
+        .group_by
+        .iter()
+        .map(|key| match key {
+            Expr::Literal(Value::Integer(n)) => usize::try_from(*n)
+                .ok()
+                .filter(|i| (1..=items.len()).contains(i))
+                .map(|i| items[i - 1].0.clone())
+                .ok_or_else(|| {
+                    let message = format!("GROUP BY position {n} is not in select list");
+                    Error::new(code::INVALID_COLUMN_REFERENCE, message)
+                }),
+            Expr::Column { table: None, name, position }
+                if scope.resolve(None, name, *position).is_err()
+                    && columns.iter().filter(|c| *c == name).count() == 1 =>
+            {
+                Ok(items[columns.iter().position(|c| c == name).expect("counted")].0.clone())
+            }
+            other => Ok(other.clone()),
+        })
+        .collect()
+}
+
 /// An `ORDER BY` key: an output column by position (`ORDER BY 2`) or by
 /// name, else the expression evaluated on the row or group.
 fn sort_key(expr: &Expr, columns: &[String], values: &[Value], env: &dyn Env) -> Result<Value> {
     match expr {
+        Expr::Literal(Value::Float(_) | Value::Text(_) | Value::Boolean(_) | Value::Null) => {
+            Err(Error::new(code::SYNTAX, "non-integer constant in ORDER BY"))
+        }
         Expr::Literal(Value::Integer(n)) => {
             let i = usize::try_from(*n).ok().filter(|i| (1..=values.len()).contains(i));
             i.map(|i| values[i - 1].clone()).ok_or_else(|| {
@@ -723,10 +873,14 @@ fn count(expr: Option<&Expr>, what: &str) -> Result<Option<usize>> {
     match eval(expr, &Constants)? {
         Value::Null => Ok(None),
         Value::Integer(n) if n >= 0 => Ok(Some(n as usize)),
-        Value::Integer(_) => Err(Error::new("2201W", format!("{what} must not be negative"))),
-        other => Err(Error::new(
-            code::DATATYPE_MISMATCH,
-            format!("argument of {what} must be type bigint, not {}", other.to_text()),
-        )),
+        Value::Integer(_) => {
+            let code = if what == "LIMIT" { "2201W" } else { "2201X" };
+            Err(Error::new(code, format!("{what} must not be negative")))
+        }
+        other => {
+            let found = other.data_type().expect("not NULL").name();
+            let message = format!("argument of {what} must be type bigint, not type {found}");
+            Err(Error::new(code::DATATYPE_MISMATCH, message))
+        }
     }
 }

@@ -32,6 +32,10 @@ pub enum Token {
     Symbol(&'static str),
 }
 
+/// The error for a string or quoted name that never ends (in the REPL: a
+/// statement that goes on, on the next line).
+pub const UNTERMINATED: &str = "unterminated quoted string";
+
 /// A token and where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spanned {
@@ -70,8 +74,8 @@ pub fn tokenize(sql: &str) -> Result<Vec<Spanned>> {
             let text = sql[start..i].to_string();
             if float { Token::Float(text) } else { Token::Integer(text) }
         } else if c == b'\'' || c == b'"' {
-            let (text, len) = quoted(&sql[i..], c as char)
-                .ok_or_else(|| Error::at(start, "unterminated quoted string"))?;
+            let (text, len) =
+                quoted(&sql[i..], c as char).ok_or_else(|| Error::at(start, UNTERMINATED))?;
             i += len;
             if c == b'\'' { Token::String(text) } else { Token::Quoted(text) }
         } else if let Some(symbol) = SYMBOLS.iter().find(|s| sql[i..].starts_with(**s)) {

@@ -110,6 +110,10 @@ impl<S: PageStore> Session<S> {
     pub fn run(&mut self, statement: Statement) -> Result<Output> {
         let tag = |t: &str| Ok(Output::Tag(t.to_string()));
         match statement {
+            Statement::Begin(_) if self.failed => Err(Error::new(
+                code::IN_FAILED_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )),
             Statement::Begin(isolation) => {
                 if self.transaction.is_none() {
                     self.transaction = Some(self.db.begin(isolation));
@@ -250,23 +254,27 @@ pub fn show(result: &Result<Output>, sql: &str) -> String {
 impl<S: PageStore> LineHandler for Session<S> {
     fn handle_line(&mut self, line: &[u8]) -> Option<Reply> {
         let line = String::from_utf8_lossy(line);
-        if self.buffer.is_empty() {
-            let trimmed = line.trim();
-            if trimmed.is_empty() {
-                return None;
-            }
-            if let Some(command) = trimmed.strip_prefix('\\') {
-                let mut words = command.split_whitespace();
-                let text = match (words.next(), words.next()) {
-                    (Some("q"), _) => {
-                        self.closed = true;
-                        return None;
-                    }
-                    (Some("d"), table) => self.describe(table).unwrap_or_else(|e| e.render("")),
-                    _ => format!("invalid command \\{command}"),
-                };
-                return Some(Reply::Simple(text));
-            }
+        let trimmed = line.trim();
+        if self.buffer.is_empty() && trimmed.is_empty() {
+            return None;
+        }
+        // Backslash commands work even inside an unfinished statement, as
+        // in psql: `\r` throws the statement away, `\q` quits.
+        if let Some(command) = trimmed.strip_prefix('\\') {
+            let mut words = command.split_whitespace();
+            let text = match (words.next(), words.next()) {
+                (Some("q"), _) => {
+                    self.closed = true;
+                    return None;
+                }
+                (Some("r"), _) => {
+                    self.buffer.clear();
+                    "Query buffer reset (cleared).".to_string()
+                }
+                (Some("d"), table) => self.describe(table).unwrap_or_else(|e| e.render("")),
+                _ => format!("invalid command \\{command}"),
+            };
+            return Some(Reply::Simple(text));
         }
         self.buffer.push_str(&line);
         self.buffer.push('\n');
@@ -295,11 +303,11 @@ impl<S: PageStore> LineHandler for Session<S> {
     }
 }
 
-/// Whether `sql` ends a statement: its last token is `;` (an unterminated
-/// string is not finished either).
+/// Whether `sql` ends a statement: its last token is `;`. An unterminated
+/// string is not finished; any other error is, so that it is reported.
 fn complete(sql: &str) -> bool {
     match lexer::tokenize(sql) {
         Ok(tokens) => matches!(tokens.last(), Some(t) if t.token == lexer::Token::Symbol(";")),
-        Err(_) => false,
+        Err(e) => e.message != lexer::UNTERMINATED,
     }
 }

@@ -20,6 +20,8 @@
 //!   9  -                                 (prefix)
 //! ```
 
+use std::cell::Cell;
+
 use super::ast::{
     Aggregate, BinaryOp, ColumnDef, Expr, FromItem, Order, Select, SelectItem, Statement, UnaryOp,
 };
@@ -30,24 +32,98 @@ use crate::mvcc::Isolation;
 
 /// Words that cannot name a table, a column or an alias unless quoted.
 const RESERVED: &[&str] = &[
-    "all", "and", "as", "asc", "between", "by", "create", "delete", "desc", "distinct", "drop",
-    "false", "from", "group", "having", "in", "inner", "insert", "into", "is", "join", "like",
-    "limit", "not", "null", "offset", "on", "or", "order", "primary", "select", "set", "table",
-    "true", "update", "values", "where",
+    "all",
+    "and",
+    "any",
+    "as",
+    "asc",
+    "between",
+    "by",
+    "case",
+    "create",
+    "cross",
+    "delete",
+    "desc",
+    "distinct",
+    "drop",
+    "else",
+    "except",
+    "exists",
+    "false",
+    "from",
+    "full",
+    "group",
+    "having",
+    "in",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "left",
+    "like",
+    "limit",
+    "natural",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "primary",
+    "right",
+    "select",
+    "set",
+    "table",
+    "then",
+    "true",
+    "union",
+    "update",
+    "using",
+    "values",
+    "when",
+    "where",
 ];
+
+/// Parentheses, prefix operators and right-hand sides nested deeper than
+/// this are refused: the parser, the evaluator and even dropping the tree
+/// recurse, and a thread's stack is finite. (PostgreSQL has the same kind
+/// of limit, `max_stack_depth`.)
+const MAX_NESTING: usize = 64;
+
+/// Operators looked at in one statement, at most (each is looked at about
+/// twice: about 200 operators). A chain `1 + 1 + …`
+/// makes a tree as deep as it is long, without nesting anything.
+const MAX_OPERATORS: usize = 400;
+
+fn too_complex(position: usize) -> Error {
+    Error {
+        message: "stack depth limit exceeded: the expression is too deeply nested or too long"
+            .into(),
+        position: Some(position),
+        code: "54001",
+    }
+}
 
 /// Parses every statement of `sql`, each ended by `;` (the last may omit
 /// it). Returns each statement with the byte range of its text.
 pub fn parse(sql: &str) -> Result<Vec<(Statement, std::ops::Range<usize>)>> {
     let tokens = tokenize(sql)?;
-    let mut parser = Parser { tokens, next: 0, end: sql.len() };
+    let mut parser = Parser { tokens, next: 0, end: sql.len(), depth: 0, operators: Cell::new(0) };
     let mut out = Vec::new();
     while parser.peek().is_some() {
         if parser.take_symbol(";") {
             continue; // an empty statement
         }
         let start = parser.position();
-        let statement = parser.statement()?;
+        parser.operators.set(0);
+        let statement = parser.statement();
+        if parser.operators.get() > MAX_OPERATORS {
+            return Err(too_complex(start));
+        }
+        let statement = statement?;
         let end = parser.tokens.get(parser.next).map_or(sql.len(), |t| t.position);
         if parser.peek().is_some() && !parser.take_symbol(";") {
             return Err(parser.unexpected());
@@ -72,6 +148,11 @@ struct Parser {
     next: usize,
     /// The statement's length: where "end of input" is.
     end: usize,
+    /// How deeply `expr` is nested now.
+    depth: usize,
+    /// Operators looked at in this statement (a `Cell`, since looking is
+    /// `&self`).
+    operators: Cell<usize>,
 }
 
 impl Parser {
@@ -330,6 +411,15 @@ impl Parser {
             loop {
                 if self.take_symbol(",") {
                     from.push(self.table_reference()?);
+                } else if ["left", "right", "full", "cross", "natural"]
+                    .iter()
+                    .any(|w| self.is_word(w))
+                {
+                    return Err(Error {
+                        message: "only inner joins are supported (JOIN … ON, or a comma)".into(),
+                        position: Some(self.position()),
+                        code: super::error::code::UNSUPPORTED,
+                    });
                 } else if self.is_word("join") || self.is_word("inner") {
                     let _ = self.take_word("inner");
                     self.expect_word("join")?;
@@ -367,7 +457,11 @@ impl Parser {
         let mut offset = None;
         loop {
             if limit.is_none() && self.take_word("limit") {
-                limit = Some(self.expr(1)?);
+                limit = Some(if self.take_word("all") {
+                    Expr::Literal(Value::Null)
+                } else {
+                    self.expr(1)?
+                });
             } else if offset.is_none() && self.take_word("offset") {
                 offset = Some(self.expr(1)?);
             } else {
@@ -412,10 +506,22 @@ impl Parser {
         Ok(FromItem { table, alias, on: None })
     }
 
-    // ANCHOR: expr
     /// An expression whose operators all bind at least as tightly as
-    /// precedence `min`.
+    /// precedence `min`, nested no deeper than the limit.
     fn expr(&mut self, min: u8) -> Result<Expr> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(too_complex(self.position()));
+        }
+        let expr = self.climb(min);
+        self.depth -= 1;
+        expr
+    }
+
+    // ANCHOR: expr
+    /// Precedence climbing: an operand, then every operator that binds at
+    /// least as tightly as `min`.
+    fn climb(&mut self, min: u8) -> Result<Expr> {
         // exercise 6.5: begin
         let mut left = self.prefix()?;
         loop {
@@ -463,9 +569,14 @@ impl Parser {
         // exercise 6.5: end
     }
 
-    /// The binary operator next, if any, and its precedence.
+    /// The binary operator next, if any, and its precedence. (`None` too,
+    /// once a statement has more operators than the limit.)
     fn binary_operator(&self) -> Option<(BinaryOp, u8)> {
-        Some(match self.peek()? {
+        if self.operators.get() >= MAX_OPERATORS {
+            self.operators.set(MAX_OPERATORS + 1); // noted: the statement is refused
+            return None;
+        }
+        let op = Some(match self.peek()? {
             Token::Word(w) if w == "or" => (BinaryOp::Or, 1),
             Token::Word(w) if w == "and" => (BinaryOp::And, 2),
             Token::Symbol("=") => (BinaryOp::Eq, 4),
@@ -481,7 +592,9 @@ impl Parser {
             Token::Symbol("/") => (BinaryOp::Divide, 8),
             Token::Symbol("%") => (BinaryOp::Remainder, 8),
             _ => return None,
-        })
+        });
+        self.operators.set(self.operators.get() + 1);
+        op
     }
 
     /// An operand: a prefix operator and what follows it, or a primary.
@@ -490,6 +603,14 @@ impl Parser {
             return Ok(Expr::Unary(UnaryOp::Not, Box::new(self.expr(3)?)));
         }
         if self.take_symbol("-") {
+            // `-9223372036854775808` is an integer, though its digits alone
+            // are too big for one.
+            if let Some(Token::Integer(digits)) = self.peek()
+                && let Ok(n) = format!("-{digits}").parse::<i64>()
+            {
+                self.next += 1;
+                return Ok(Expr::Literal(Value::Integer(n)));
+            }
             return Ok(Expr::Unary(UnaryOp::Negate, Box::new(self.expr(9)?)));
         }
         if self.take_symbol("+") {
@@ -642,6 +763,13 @@ mod tests {
             ("name NOT LIKE 'a%' OR x IS NOT NULL", "((name NOT LIKE 'a%') Or (x IS NOT NULL))"),
             ("count(*) + sum(x * 2)", "(count(*) Add sum((x Multiply 2)))"),
             ("(1 + 2) * 3", "((1 Add 2) Multiply 3)"),
+            ("a = b IS NULL", "((a Eq b) IS NULL)"),
+            ("-a IS NULL", "((-a) IS NULL)"),
+            ("a < b BETWEEN 1 AND 2", "(a Lt (b BETWEEN 1 AND 2))"),
+            ("a || b LIKE c", "((a Concat b) LIKE c)"),
+            ("NOT a IN (1) OR b", "((NOT (a IN [1])) Or b)"),
+            ("-9223372036854775808", "-9223372036854775808"),
+            ("- 2 * 3", "(-2 Multiply 3)"),
         ];
         for (sql, expected) in cases {
             assert_eq!(grouped(&expr(sql)), expected, "{sql}");
@@ -686,11 +814,26 @@ mod tests {
             ("CREATE TABLE t (a BLOB)", 18, "syntax error at or near \"blob\""),
             ("SELECT nosuch(1)", 7, "function nosuch does not exist"),
             ("SELECT 1 SELECT 2", 9, "syntax error at or near \"select\""),
+            (
+                "SELECT * FROM a LEFT JOIN b ON x = y",
+                16,
+                "only inner joins are supported (JOIN … ON, or a comma)",
+            ),
         ];
         for (sql, position, message) in cases {
             let err = parse(sql).unwrap_err();
             assert_eq!((err.position, err.message.as_str()), (Some(position), message), "{sql}");
         }
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let nested = format!("SELECT {}1{}", "(".repeat(500), ")".repeat(500));
+        assert_eq!(parse(&nested).unwrap_err().code, "54001");
+        let long = format!("SELECT 1{}", " + 1".repeat(5000));
+        assert_eq!(parse(&long).unwrap_err().code, "54001");
+        let ok = format!("SELECT 1{}", " + 1".repeat(150));
+        assert!(parse(&ok).is_ok());
     }
 
     proptest::proptest! {
