@@ -54,6 +54,26 @@ pub enum Statement {
     },
     /// `SELECT …`.
     Select(Box<Select>),
+    /// `CREATE INDEX name ON table (column)`.
+    CreateIndex {
+        /// The index's name.
+        name: String,
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// `ANALYZE [table]`: gather statistics for the planner.
+    Analyze(Option<String>),
+    /// `EXPLAIN [ANALYZE] SELECT …`.
+    Explain {
+        /// `ANALYZE`: run it too, and show what really happened.
+        analyze: bool,
+        /// The query.
+        query: Box<Select>,
+    },
+    /// `SET name = value` (or `TO`): a setting of the session.
+    Set(String, String),
 }
 
 /// A column of `CREATE TABLE`.
@@ -240,6 +260,57 @@ impl Aggregate {
             Aggregate::Avg => "avg",
             Aggregate::Min => "min",
             Aggregate::Max => "max",
+        }
+    }
+}
+
+impl std::fmt::Display for Expr {
+    /// The expression as `EXPLAIN` prints it, in PostgreSQL's style: each
+    /// operation in parentheses.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let not = |negated: &bool| if *negated { "NOT " } else { "" };
+        match self {
+            Expr::Literal(value) => write!(f, "{value}"),
+            Expr::Column { table: Some(table), name, .. } => write!(f, "{table}.{name}"),
+            Expr::Column { table: None, name, .. } => write!(f, "{name}"),
+            Expr::Unary(UnaryOp::Negate, x) => write!(f, "(- {x})"),
+            Expr::Unary(UnaryOp::Not, x) => write!(f, "(NOT {x})"),
+            Expr::Binary(op, l, r) => write!(f, "({l} {} {r})", op.symbol()),
+            Expr::IsNull(x, negated) => write!(f, "({x} IS {}NULL)", not(negated)),
+            Expr::Between { expr, low, high, negated } => {
+                write!(f, "({expr} {}BETWEEN {low} AND {high})", not(negated))
+            }
+            Expr::InList { expr, list, negated } => {
+                let list: Vec<String> = list.iter().map(ToString::to_string).collect();
+                write!(f, "({expr} {}IN ({}))", not(negated), list.join(", "))
+            }
+            Expr::Like { expr, pattern, negated } => {
+                write!(f, "({expr} {}LIKE {pattern})", not(negated))
+            }
+            Expr::Aggregate(function, None) => write!(f, "{}(*)", function.name()),
+            Expr::Aggregate(function, Some(x)) => write!(f, "{}({x})", function.name()),
+        }
+    }
+}
+
+impl BinaryOp {
+    /// The operator as SQL writes it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "OR",
+            BinaryOp::And => "AND",
+            BinaryOp::Eq => "=",
+            BinaryOp::NotEq => "<>",
+            BinaryOp::Lt => "<",
+            BinaryOp::LtEq => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::GtEq => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Subtract => "-",
+            BinaryOp::Multiply => "*",
+            BinaryOp::Divide => "/",
+            BinaryOp::Remainder => "%",
+            BinaryOp::Concat => "||",
         }
     }
 }

@@ -3,7 +3,14 @@
 //! ```text
 //!   00 "sql" 00 "table" 00 name              → the table's schema, as JSON
 //!   00 "sql" 00 "row" 00 name 00 key-encoding → a row's values
+//!   00 "sql" 00 "index" 00 name 00 index 00 value-encoding key-encoding → the key
+//!   00 "sql" 00 "stats" 00 name              → what ANALYZE found, as JSON
 //! ```
+//!
+//! A secondary index's entry is a key: the indexed value's encoding, then
+//! the row's primary key's, so that equal values sort by key and every
+//! entry is unique; its value is the primary key again, to read back. Finding the rows with a value is a scan of the entries that
+//! start with it, then a lookup of each row by its key.
 //!
 //! A row's key ends with its primary key in lesson 4's order-preserving
 //! encoding, so a table's rows sit together in the B+tree, in primary-key
@@ -39,6 +46,18 @@ pub struct Table {
     pub name: String,
     /// Its columns, in order.
     pub columns: Vec<Column>,
+    /// Its secondary indexes.
+    #[serde(default)]
+    pub indexes: Vec<Index>,
+}
+
+/// A secondary index on one column.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Index {
+    /// Its name.
+    pub name: String,
+    /// The column's index in the table.
+    pub column: usize,
 }
 
 impl Table {
@@ -87,6 +106,75 @@ impl Table {
 
 const TABLES: &[u8] = b"\0sql\0table\0";
 const ROWS: &[u8] = b"\0sql\0row\0";
+const INDEXES: &[u8] = b"\0sql\0index\0";
+const STATS: &[u8] = b"\0sql\0stats\0";
+
+/// The prefix of every entry of index `index` on table `table`.
+pub fn index_prefix(table: &str, index: &str) -> Vec<u8> {
+    [INDEXES, table.as_bytes(), b"\0", index.as_bytes(), b"\0"].concat()
+}
+
+// ANCHOR: index_key
+/// The entry of index `index` for a row with `value` in the indexed column
+/// and primary key `key`.
+pub fn index_key(table: &str, index: &str, value: &Value, key: &Value) -> Vec<u8> {
+    let mut out = index_prefix(table, index);
+    encode_key(value, &mut out);
+    encode_key(key, &mut out);
+    out
+}
+// ANCHOR_END: index_key
+
+/// The statistics of table `name`, if it was analyzed.
+pub fn stats<S: PageStore>(
+    txn: &mut Transaction<S>,
+    name: &str,
+) -> Result<Option<super::stats::TableStats>> {
+    match txn.get(&[STATS, name.as_bytes()].concat())? {
+        None => Ok(None),
+        Some(json) => serde_json::from_slice(&json)
+            .map(Some)
+            .map_err(|e| Error::new(code::INTERNAL, format!("statistics do not decode: {e}"))),
+    }
+}
+
+/// Stores what ANALYZE found for table `name`.
+pub fn set_stats<S: PageStore>(
+    txn: &mut Transaction<S>,
+    name: &str,
+    stats: &super::stats::TableStats,
+) {
+    let json = serde_json::to_vec(stats).expect("statistics serialize");
+    txn.set([STATS, name.as_bytes()].concat(), json);
+}
+
+/// Creates index `name` on `column` of `table`, with an entry for every row.
+pub fn create_index<S: PageStore>(
+    txn: &mut Transaction<S>,
+    table: &mut Table,
+    name: &str,
+    column: &str,
+) -> Result<()> {
+    let column = table.column(column)?;
+    for other in tables(txn)? {
+        if other.name == name || other.indexes.iter().any(|i| i.name == name) {
+            return Err(Error::new(
+                code::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+    }
+    if name.contains('\0') {
+        return Err(Error::new(code::SYNTAX, "names cannot contain a zero byte"));
+    }
+    let key = table.primary_key();
+    for row in scan(txn, table)? {
+        txn.set(index_key(&table.name, name, &row[column], &row[key]), encode_row(&row[key..=key]));
+    }
+    table.indexes.push(Index { name: name.to_string(), column });
+    txn.set(table_key(&table.name), serde_json::to_vec(&*table).expect("a schema serializes"));
+    Ok(())
+}
 
 fn table_key(name: &str) -> Vec<u8> {
     [TABLES, name.as_bytes()].concat()
@@ -147,10 +235,14 @@ pub fn drop<S: PageStore>(txn: &mut Transaction<S>, name: &str) -> Result<bool> 
     if find(txn, name)?.is_none() {
         return Ok(false);
     }
-    for (key, _) in txn.scan(KeyRange::prefix(&rows_prefix(name)))? {
-        txn.delete(&key)?;
+    let prefixes = [rows_prefix(name), [INDEXES, name.as_bytes(), b"\0"].concat()];
+    for prefix in prefixes {
+        for (key, _) in txn.scan(KeyRange::prefix(&prefix))? {
+            txn.delete(&key)?;
+        }
     }
     txn.delete(&table_key(name))?;
+    txn.delete(&[STATS, name.as_bytes()].concat())?;
     Ok(true)
 }
 
@@ -196,11 +288,42 @@ pub fn insert<S: PageStore>(txn: &mut Transaction<S>, table: &Table, row: &[Valu
         ));
     }
     txn.set(key, encode_row(row));
+    let pk = &row[table.primary_key()];
+    for index in &table.indexes {
+        let entry = index_key(&table.name, &index.name, &row[index.column], pk);
+        txn.set(entry, encode_row(std::slice::from_ref(pk)));
+    }
     Ok(())
 }
 
-/// Deletes the row whose primary key is `key`.
-pub fn delete<S: PageStore>(txn: &mut Transaction<S>, table: &Table, key: &Value) -> Result<()> {
-    txn.delete(&row_key(&table.name, key))?;
+/// Deletes `row`, and its index entries.
+pub fn delete<S: PageStore>(txn: &mut Transaction<S>, table: &Table, row: &[Value]) -> Result<()> {
+    let pk = &row[table.primary_key()];
+    txn.delete(&row_key(&table.name, pk))?;
+    for index in &table.indexes {
+        txn.delete(&index_key(&table.name, &index.name, &row[index.column], pk))?;
+    }
     Ok(())
+}
+
+/// The row whose primary key is `key`, if there is one.
+pub fn get<S: PageStore>(
+    txn: &mut Transaction<S>,
+    table: &Table,
+    key: &Value,
+) -> Result<Option<Vec<Value>>> {
+    txn.get(&row_key(&table.name, key))?
+        .map(|bytes| decode_row(&bytes, table.columns.len()))
+        .transpose()
+}
+
+/// The rows whose primary keys lie in `range` (of encoded keys under the
+/// table's prefix), in key order.
+pub fn scan_keys<S: PageStore>(
+    txn: &mut Transaction<S>,
+    table: &Table,
+    range: KeyRange,
+) -> Result<Vec<Vec<Value>>> {
+    let pairs = txn.scan(range)?;
+    pairs.into_iter().map(|(_, bytes)| decode_row(&bytes, table.columns.len())).collect()
 }

@@ -8,6 +8,7 @@
 //! is the planner's job, which comes next.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use lesson04_indexing::btree::PageStore;
 
@@ -16,7 +17,9 @@ use super::ast::{
 };
 use super::catalog::{self, Column, Table};
 use super::error::{Error, Result, code};
+use super::plan::{self, Scan, Settings};
 use super::value::{DataType, Value, arithmetic, encode_key, like};
+use super::{explain, stats};
 use crate::mvcc::Transaction;
 
 /// What a statement returns.
@@ -36,11 +39,15 @@ pub enum Output {
 
 /// Executes `statement` in `txn` (not `BEGIN`, `COMMIT` or `ROLLBACK`:
 /// the session handles those).
-pub fn execute<S: PageStore>(txn: &mut Transaction<S>, statement: Statement) -> Result<Output> {
+pub fn execute<S: PageStore>(
+    txn: &mut Transaction<S>,
+    statement: Statement,
+    settings: Settings,
+) -> Result<Output> {
     match statement {
         Statement::CreateTable { name, columns } => {
             let columns = columns.into_iter().map(column).collect();
-            catalog::create(txn, &Table { name, columns })?;
+            catalog::create(txn, &Table { name, columns, indexes: Vec::new() })?;
             Ok(Output::Tag("CREATE TABLE".into()))
         }
         Statement::DropTable { name, if_exists } => {
@@ -63,16 +70,38 @@ pub fn execute<S: PageStore>(txn: &mut Transaction<S>, statement: Statement) -> 
             let mut deleted = 0;
             for row in catalog::scan(txn, &table)? {
                 if matches(filter.as_ref(), &scope, &row)? {
-                    catalog::delete(txn, &table, &row[table.primary_key()])?;
+                    catalog::delete(txn, &table, &row)?;
                     deleted += 1;
                 }
             }
             Ok(Output::Tag(format!("DELETE {deleted}")))
         }
         Statement::Select(select) => {
-            let (columns, rows) = self::select(txn, &select)?;
+            let (columns, rows) = self::select(txn, &select, settings, None)?;
             Ok(Output::Rows { columns, rows })
         }
+        Statement::CreateIndex { name, table, column } => {
+            let mut table = catalog::table(txn, &table)?;
+            catalog::create_index(txn, &mut table, &name, &column)?;
+            Ok(Output::Tag("CREATE INDEX".into()))
+        }
+        Statement::Analyze(name) => {
+            let tables = match name {
+                Some(name) => vec![catalog::table(txn, &name)?],
+                None => catalog::tables(txn)?,
+            };
+            for table in tables {
+                let rows = catalog::scan(txn, &table)?;
+                catalog::set_stats(txn, &table.name, &stats::analyze(&table, &rows));
+            }
+            Ok(Output::Tag("ANALYZE".into()))
+        }
+        Statement::Explain { analyze, query } => {
+            let lines = explain::explain(txn, &query, settings, analyze)?;
+            let rows = lines.into_iter().map(|line| vec![Value::Text(line)]).collect();
+            Ok(Output::Rows { columns: vec!["QUERY PLAN".into()], rows })
+        }
+        Statement::Set(..) => unreachable!("the session keeps its settings"),
         Statement::Begin(_) | Statement::Commit | Statement::Rollback => {
             unreachable!("the session runs transaction statements")
         }
@@ -149,9 +178,8 @@ fn update<S: PageStore>(
         }
         changed.push((row, catalog::conform(&table, new)?));
     }
-    let key = table.primary_key();
     for (old, _) in &changed {
-        catalog::delete(txn, &table, &old[key])?;
+        catalog::delete(txn, &table, old)?;
     }
     for (_, new) in &changed {
         catalog::insert(txn, &table, new)?;
@@ -182,7 +210,7 @@ fn matches(filter: Option<&Expr>, scope: &Scope, row: &[Value]) -> Result<bool> 
 /// The columns of a relation: for each, the table (or alias) it comes
 /// from and its name.
 #[derive(Debug, Clone, Default)]
-struct Scope {
+pub(super) struct Scope {
     columns: Vec<(String, String, DataType)>,
 }
 
@@ -515,14 +543,14 @@ fn binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value> {
     }
 }
 
-/// The rows of the `FROM` clause: each table scanned, joined to the ones
-/// before it by a nested loop.
-fn from<S: PageStore>(
+/// The scope of the `FROM` clause: every table's columns, each named by
+/// the table's alias (or name).
+fn scope_of<S: PageStore>(
     txn: &mut Transaction<S>,
     items: &[FromItem],
-) -> Result<(Scope, Vec<Vec<Value>>)> {
+) -> Result<(Scope, Vec<Table>)> {
     let mut scope = Scope::default();
-    let mut rows: Vec<Vec<Value>> = vec![Vec::new()]; // one empty row: `SELECT 1` has one
+    let mut tables = Vec::new();
     for item in items {
         let table = catalog::table(txn, &item.table)?;
         let name = item.alias.as_deref().unwrap_or(&item.table);
@@ -532,24 +560,138 @@ fn from<S: PageStore>(
                 format!("table name \"{name}\" specified more than once"),
             ));
         }
-        let right = catalog::scan(txn, &table)?;
         scope.columns.extend(Scope::of(&table, Some(name)).columns);
+        tables.push(table);
+    }
+    Ok((scope, tables))
+}
+
+/// `expr` split at its top-level `AND`s.
+pub(super) fn conjuncts(expr: &Expr) -> Vec<Expr> {
+    match expr {
+        Expr::Binary(BinaryOp::And, l, r) => {
+            let mut out = conjuncts(l);
+            out.extend(conjuncts(r));
+            out
+        }
+        other => vec![other.clone()],
+    }
+}
+
+/// The `FROM` items whose columns `expr` names.
+fn items_named(expr: &Expr, scope: &Scope, widths: &[usize]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut copy = expr.clone();
+    visit_mut(&mut copy, &mut |e| {
+        if let Expr::Column { table, name, position } = e
+            && let Ok(i) = scope.resolve(table.as_deref(), name, *position)
+        {
+            let mut start = 0;
+            for (item, width) in widths.iter().enumerate() {
+                if i < start + width {
+                    if !out.contains(&item) {
+                        out.push(item);
+                    }
+                    break;
+                }
+                start += width;
+            }
+        }
+    });
+    out
+}
+
+// ANCHOR: plan_from
+/// The plan of the `FROM` clause: for each table, the cheapest way to read
+/// the rows that the `WHERE`'s conditions on it alone keep (the conditions
+/// are *pushed down* to the scan); the tables joined in order.
+pub(super) fn plan_from<S: PageStore>(
+    txn: &mut Transaction<S>,
+    select: &Select,
+    settings: Settings,
+) -> Result<(Scope, Vec<Scan>)> {
+    let (scope, tables) = scope_of(txn, &select.from)?;
+    let widths: Vec<usize> = tables.iter().map(|t| t.columns.len()).collect();
+    let mut pushed: Vec<Vec<Expr>> = vec![Vec::new(); tables.len()];
+    for condition in select.filter.as_ref().map(conjuncts).unwrap_or_default() {
+        if let [item] = items_named(&condition, &scope, &widths)[..] {
+            pushed[item].push(condition);
+        }
+    }
+    let mut scans = Vec::new();
+    for ((item, table), conditions) in select.from.iter().zip(&tables).zip(pushed) {
+        let name = item.alias.as_deref().unwrap_or(&item.table);
+        scans.push(plan::plan_scan(txn, table, name, conditions, settings)?);
+    }
+    Ok((scope, scans))
+}
+// ANCHOR_END: plan_from
+
+/// The rows of the `FROM` clause: each table read as planned, joined to
+/// the rows before it by a nested loop. With a profile, each step's rows
+/// and time are noted for `EXPLAIN ANALYZE`.
+fn from<S: PageStore>(
+    txn: &mut Transaction<S>,
+    select: &Select,
+    scans: &[Scan],
+    mut profile: Option<&mut Profile>,
+) -> Result<Vec<Vec<Value>>> {
+    let mut rows: Vec<Vec<Value>> = vec![Vec::new()]; // one empty row: `SELECT 1` has one
+    let mut joined_scope = Scope::default();
+    for (item, scan) in select.from.iter().zip(scans) {
+        let started = Instant::now();
+        let scope = Scope::of(&scan.table, Some(&scan.name));
+        let mut right = Vec::new();
+        for row in plan::read(txn, scan)? {
+            if scan
+                .conditions
+                .iter()
+                .try_fold(true, |ok, c| Ok::<_, Error>(ok && matches(Some(c), &scope, &row)?))?
+            {
+                right.push(row);
+            }
+        }
+        if let Some(profile) = profile.as_deref_mut() {
+            profile.scans.push((right.len(), started.elapsed()));
+        }
+        let started = Instant::now();
+        joined_scope.columns.extend(scope.columns);
         let mut joined = Vec::new();
         for left in &rows {
             for row in &right {
                 let combined: Vec<Value> = left.iter().chain(row).cloned().collect();
-                if matches(item.on.as_ref(), &scope, &combined)? {
+                if matches(item.on.as_ref(), &joined_scope, &combined)? {
                     joined.push(combined);
                 }
             }
         }
+        if let Some(profile) = profile.as_deref_mut() {
+            profile.joins.push((joined.len(), started.elapsed()));
+        }
         rows = joined;
     }
-    Ok((scope, rows))
+    Ok(rows)
+}
+
+/// What `EXPLAIN ANALYZE` measures: rows and time of each step.
+#[derive(Debug, Default)]
+pub(super) struct Profile {
+    /// Each table's scan.
+    pub scans: Vec<(usize, Duration)>,
+    /// Each join (the first is with the one empty row: trivial).
+    pub joins: Vec<(usize, Duration)>,
+    /// The `WHERE` over the joined rows.
+    pub filter: Option<(usize, Duration)>,
+    /// Grouping and aggregates.
+    pub group: Option<(usize, Duration)>,
+    /// The sort.
+    pub sort: Option<(usize, Duration)>,
+    /// The limit.
+    pub limit: Option<(usize, Duration)>,
 }
 
 /// The aggregates in `expr`, added to `out` once each.
-fn aggregates_in(expr: &Expr, out: &mut Vec<Expr>) -> Result<()> {
+pub(super) fn aggregates_in(expr: &Expr, out: &mut Vec<Expr>) -> Result<()> {
     match expr {
         Expr::Aggregate(_, argument) => {
             if let Some(argument) = argument {
@@ -654,16 +796,27 @@ fn header(expr: &Expr, alias: Option<&String>) -> String {
 // ANCHOR: select
 /// Runs a `SELECT`: from, where, group by, having, select list, order by,
 /// offset and limit, in that order.
-fn select<S: PageStore>(
+pub(super) fn select<S: PageStore>(
     txn: &mut Transaction<S>,
     select: &Select,
+    settings: Settings,
+    mut profile: Option<&mut Profile>,
 ) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
-    let (scope, rows) = from(txn, &select.from)?;
+    let (scope, scans) = plan_from(txn, select, settings)?;
+    // Names are checked before any row is read (below, with the rest).
+    if let Some(filter) = &select.filter {
+        check(filter, &scope, None)?;
+    }
+    let rows = from(txn, select, &scans, profile.as_deref_mut())?;
+    let started = Instant::now();
     let mut filtered = Vec::new();
     for row in rows {
         if matches(select.filter.as_ref(), &scope, &row)? {
             filtered.push(row);
         }
+    }
+    if let Some(profile) = profile.as_deref_mut() {
+        profile.filter = Some((filtered.len(), started.elapsed()));
     }
     // The select list, with `*` spelled out.
     let mut items: Vec<(Expr, Option<String>)> = Vec::new();
@@ -737,6 +890,7 @@ fn select<S: PageStore>(
         output.push((values, keys));
         Ok(())
     };
+    let started = Instant::now();
     if grouped {
         for (key, members) in groups(&group_by, &scope, &filtered)? {
             let values = aggregates
@@ -761,6 +915,12 @@ fn select<S: PageStore>(
             emit(&RowEnv { scope: &scope, row })?;
         }
     }
+    if let Some(profile) = profile.as_deref_mut()
+        && grouped
+    {
+        profile.group = Some((output.len(), started.elapsed()));
+    }
+    let started = Instant::now();
     // A stable sort: rows equal on every key keep the order they came in.
     output.sort_by(|(_, a), (_, b)| {
         a.iter()
@@ -773,9 +933,21 @@ fn select<S: PageStore>(
             .find(|o| o.is_ne())
             .unwrap_or(std::cmp::Ordering::Equal)
     });
+    if let Some(profile) = profile.as_deref_mut()
+        && !select.order_by.is_empty()
+    {
+        profile.sort = Some((output.len(), started.elapsed()));
+    }
+    let started = Instant::now();
     let offset = count(select.offset.as_ref(), "OFFSET")?.unwrap_or(0);
     let limit = count(select.limit.as_ref(), "LIMIT")?.unwrap_or(usize::MAX);
-    let rows = output.into_iter().skip(offset).take(limit).map(|(values, _)| values).collect();
+    let rows: Vec<Vec<Value>> =
+        output.into_iter().skip(offset).take(limit).map(|(values, _)| values).collect();
+    if let Some(profile) = profile
+        && (select.limit.is_some() || select.offset.is_some())
+    {
+        profile.limit = Some((rows.len(), started.elapsed()));
+    }
     Ok((columns, rows))
 }
 // ANCHOR_END: select

@@ -17,8 +17,11 @@ pub mod ast;
 pub mod catalog;
 pub mod error;
 pub mod execute;
+pub mod explain;
 pub mod lexer;
 pub mod parser;
+pub mod plan;
+pub mod stats;
 pub mod value;
 
 use lesson02_kv::Reply;
@@ -52,6 +55,7 @@ pub enum Status {
 /// One client's SQL session.
 pub struct Session<S: PageStore> {
     db: Db<S>,
+    settings: plan::Settings,
     transaction: Option<Transaction<S>>,
     failed: bool,
     /// The REPL's unfinished statement.
@@ -62,7 +66,19 @@ pub struct Session<S: PageStore> {
 impl<S: PageStore> Session<S> {
     /// A session on `db`.
     pub fn new(db: Db<S>) -> Self {
-        Self { db, transaction: None, failed: false, buffer: String::new(), closed: false }
+        Self {
+            db,
+            settings: plan::Settings::default(),
+            transaction: None,
+            failed: false,
+            buffer: String::new(),
+            closed: false,
+        }
+    }
+
+    /// The store it runs on.
+    pub fn db(&self) -> &Db<S> {
+        &self.db
     }
 
     /// Where the session stands.
@@ -136,13 +152,26 @@ impl<S: PageStore> Session<S> {
                 self.failed = false;
                 tag("ROLLBACK")
             }
+            Statement::Set(name, value) if !self.failed => {
+                match (name.as_str(), value.to_ascii_lowercase().as_str()) {
+                    ("enable_indexscan", "on" | "true") => self.settings.index_scans = true,
+                    ("enable_indexscan", "off" | "false") => self.settings.index_scans = false,
+                    ("enable_seqscan", "on" | "true") => self.settings.seq_scans = true,
+                    ("enable_seqscan", "off" | "false") => self.settings.seq_scans = false,
+                    _ => {
+                        let message = format!("unrecognized setting \"{name}\" = \"{value}\"");
+                        return Err(Error::new("42704", message));
+                    }
+                }
+                tag("SET")
+            }
             _ if self.failed => Err(Error::new(
                 code::IN_FAILED_TRANSACTION,
                 "current transaction is aborted, commands ignored until end of transaction block",
             )),
             statement => match &mut self.transaction {
                 Some(transaction) => {
-                    let result = execute::execute(transaction, statement);
+                    let result = execute::execute(transaction, statement, self.settings);
                     if result.is_err() {
                         self.failed = true;
                     }
@@ -160,7 +189,7 @@ impl<S: PageStore> Session<S> {
         let mut last = None;
         for _ in 0..AUTOCOMMIT_RETRIES {
             let mut transaction = self.db.begin(Isolation::Snapshot);
-            let output = execute::execute(&mut transaction, statement.clone())?;
+            let output = execute::execute(&mut transaction, statement.clone(), self.settings)?;
             match transaction.commit() {
                 Ok(_) => return Ok(output),
                 Err(crate::mvcc::Error::Serialization) => {

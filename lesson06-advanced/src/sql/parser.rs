@@ -246,7 +246,42 @@ impl Parser {
             "insert" => self.insert(),
             "update" => self.update(),
             "delete" => self.delete(),
+            "create" if matches!(self.peek_at(1), Some(Token::Word(w)) if w == "index") => {
+                self.create_index()
+            }
             "create" => self.create_table(),
+            "analyze" => {
+                self.next += 1;
+                let table =
+                    if self.peek().is_some() && !matches!(self.peek(), Some(Token::Symbol(";"))) {
+                        Some(self.identifier()?)
+                    } else {
+                        None
+                    };
+                Ok(Statement::Analyze(table))
+            }
+            "explain" => {
+                self.next += 1;
+                let analyze = self.take_word("analyze");
+                if !self.is_word("select") {
+                    return Err(self.unexpected());
+                }
+                Ok(Statement::Explain { analyze, query: Box::new(self.select()?) })
+            }
+            "set" => {
+                self.next += 1;
+                let name = self.identifier()?;
+                if !self.take_symbol("=") {
+                    self.expect_word("to")?;
+                }
+                let Some(Token::Word(value) | Token::String(value) | Token::Integer(value)) =
+                    self.peek().cloned()
+                else {
+                    return Err(self.unexpected());
+                };
+                self.next += 1;
+                Ok(Statement::Set(name, value))
+            }
             "drop" => self.drop_table(),
             "begin" | "start" => self.begin(),
             "commit" | "end" => {
@@ -294,6 +329,18 @@ impl Parser {
             return Err(self.unexpected());
         };
         Ok(Statement::Begin(level))
+    }
+
+    fn create_index(&mut self) -> Result<Statement> {
+        self.expect_word("create")?;
+        self.expect_word("index")?;
+        let name = self.identifier()?;
+        self.expect_word("on")?;
+        let table = self.identifier()?;
+        self.expect_symbol("(")?;
+        let column = self.identifier()?;
+        self.expect_symbol(")")?;
+        Ok(Statement::CreateIndex { name, table, column })
     }
 
     fn create_table(&mut self) -> Result<Statement> {

@@ -34,7 +34,7 @@ impl DataType {
 }
 
 /// A value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     /// SQL's `NULL`: unknown.
     Null,

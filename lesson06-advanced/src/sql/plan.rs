@@ -1,0 +1,362 @@
+//! The planner: for each table of a query, the cheapest way to read the
+//! rows its conditions keep.
+//!
+//! A table can be read three ways:
+//!
+//! - a **sequential scan**: every row, in key order, each checked;
+//! - a **primary-key scan**: the rows are stored in primary-key order, so
+//!   `id = 5` or `id BETWEEN 10 AND 20` reads only that range of keys;
+//! - an **index scan**: a secondary index's entries for a value or a range
+//!   of values, then each row fetched by its key.
+//!
+//! Which is cheapest depends on how many rows the conditions keep: an index
+//! scan pays a key lookup per row, so it wins when few rows match and loses
+//! badly when most do. The planner estimates both from the statistics
+//! ([`stats`](super::stats)) and a cost model in PostgreSQL's units: reading
+//! a page in sequence costs 1, at random 4, handling a row 0.01, an index
+//! entry 0.005, an operator 0.0025.
+
+use std::ops::Bound;
+
+use lesson01_intro::KeyRange;
+use lesson04_indexing::btree::PageStore;
+
+use super::ast::{BinaryOp, Expr};
+use super::catalog::{self, Table};
+use super::error::Result;
+use super::stats::{self, ColumnStats, TableStats};
+use super::value::{DataType, Value, decode_row, encode_key};
+use crate::mvcc::Transaction;
+
+/// PostgreSQL's cost constants.
+pub mod cost {
+    /// A page read in sequence.
+    pub const SEQ_PAGE: f64 = 1.0;
+    /// A page read at random.
+    pub const RANDOM_PAGE: f64 = 4.0;
+    /// A row handled.
+    pub const CPU_TUPLE: f64 = 0.01;
+    /// An index entry handled.
+    pub const CPU_INDEX_TUPLE: f64 = 0.005;
+    /// An operator evaluated.
+    pub const CPU_OPERATOR: f64 = 0.0025;
+    /// Bytes per page.
+    pub const PAGE: f64 = 4096.0;
+}
+
+/// Switches for the planner, as PostgreSQL's `enable_*` settings: to see
+/// what it would do otherwise, and to test that every way gives the same
+/// rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// `SET enable_indexscan = off` leaves only sequential scans.
+    pub index_scans: bool,
+    /// `SET enable_seqscan = off` makes a sequential scan the last resort
+    /// (PostgreSQL adds a huge cost to it rather than forbid it).
+    pub seq_scans: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { index_scans: true, seq_scans: true }
+    }
+}
+
+/// The cost PostgreSQL adds to a plan it was told not to use.
+const DISABLED: f64 = 1.0e10;
+
+/// A range of one column's values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bounds {
+    /// From.
+    pub lower: Bound<Value>,
+    /// To.
+    pub upper: Bound<Value>,
+    /// The conditions the range comes from, for `EXPLAIN`'s `Index Cond`.
+    pub conditions: Vec<Expr>,
+}
+
+/// How a table is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// Every row.
+    Sequential,
+    /// A range of primary keys.
+    PrimaryKey(Bounds),
+    /// A range of an index's values.
+    Index {
+        /// The index.
+        name: String,
+        /// Its column.
+        column: usize,
+        /// The range.
+        bounds: Bounds,
+    },
+}
+
+/// The plan for reading one table of a query.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// The table.
+    pub table: Table,
+    /// The name the query gives it (its alias).
+    pub name: String,
+    /// How.
+    pub access: Access,
+    /// The query's conditions on this table alone, checked on every row
+    /// read.
+    pub conditions: Vec<Expr>,
+    /// The rows the table holds, estimated.
+    pub table_rows: f64,
+    /// The rows kept, estimated.
+    pub rows: f64,
+    /// The cost, estimated.
+    pub cost: f64,
+    /// The statistics used, if the table was analyzed.
+    pub stats: Option<TableStats>,
+}
+
+/// The column of `table` that `expr` is, if it is one of its columns
+/// (`name` is the table's name in the query).
+pub fn column_of(table: &Table, name: &str, expr: &Expr) -> Option<usize> {
+    match expr {
+        Expr::Column { table: t, name: column, .. } if t.as_deref().is_none_or(|t| t == name) => {
+            table.columns.iter().position(|c| c.name == *column)
+        }
+        _ => None,
+    }
+}
+
+// ANCHOR: plan_scan
+/// Plans reading `table` (called `name`) for rows that satisfy all of
+/// `conditions`: every usable range, on the primary key or an index,
+/// against a sequential scan; the cheapest wins.
+pub fn plan_scan<S: PageStore>(
+    txn: &mut Transaction<S>,
+    table: &Table,
+    name: &str,
+    conditions: Vec<Expr>,
+    settings: Settings,
+) -> Result<Scan> {
+    let stats = catalog::stats(txn, &table.name)?;
+    let table_rows = stats.as_ref().map_or(stats::default::ROWS, |s| s.rows).max(1.0);
+    let width = stats.as_ref().map_or(100.0, |s| s.width.max(1.0));
+    let pages = (table_rows * width / cost::PAGE).ceil().max(1.0);
+    let column_stats = |expr: &Expr| {
+        let column = column_of(table, name, expr)?;
+        stats.as_ref().map(|s| &s.columns[column])
+    };
+    let selectivity = |conditions: &[Expr]| -> f64 {
+        conditions.iter().map(|c| stats::selectivity(c, &column_stats)).product()
+    };
+    let rows = (table_rows * selectivity(&conditions)).max(1.0);
+    let per_row = cost::CPU_TUPLE + cost::CPU_OPERATOR * conditions.len() as f64;
+    let mut best = Scan {
+        table: table.clone(),
+        name: name.to_string(),
+        access: Access::Sequential,
+        conditions: conditions.clone(),
+        table_rows,
+        rows,
+        cost: pages * cost::SEQ_PAGE
+            + table_rows * per_row
+            + if settings.seq_scans { 0.0 } else { DISABLED },
+        stats: stats.clone(),
+    };
+    if !settings.index_scans {
+        return Ok(best);
+    }
+    // A B+tree's descent: a few pages at random.
+    let descent = (table_rows.log(100.0).ceil().max(1.0) + 1.0) * cost::RANDOM_PAGE;
+    let key = table.primary_key();
+    let mut candidates: Vec<(usize, Option<String>)> = vec![(key, None)];
+    candidates.extend(table.indexes.iter().map(|i| (i.column, Some(i.name.clone()))));
+    for (column, index) in candidates {
+        let Some(bounds) = bounds(table, name, column, &conditions) else { continue };
+        let matched = (table_rows * selectivity(&bounds.conditions)).max(1.0);
+        let cost = match &index {
+            // Rows in key order: the range's pages are read in sequence.
+            None => descent + pages * (matched / table_rows) * cost::SEQ_PAGE + matched * per_row,
+            // An entry per row, then the row's page, at random: each row
+            // is on its own page until there are more rows than pages (the
+            // upper levels of the tree stay cached).
+            Some(_) => {
+                descent
+                    + matched.min(pages) * cost::RANDOM_PAGE
+                    + matched * (cost::CPU_INDEX_TUPLE + per_row)
+            }
+        };
+        if cost < best.cost {
+            best.cost = cost;
+            best.access = match index {
+                None => Access::PrimaryKey(bounds),
+                Some(name) => Access::Index { name, column, bounds },
+            };
+        }
+    }
+    Ok(best)
+}
+// ANCHOR_END: plan_scan
+
+/// The range of `column`'s values that `conditions` allow, from those of
+/// the form `column op constant` and `column BETWEEN constant AND
+/// constant`; `None` if none is of that form.
+fn bounds(table: &Table, name: &str, column: usize, conditions: &[Expr]) -> Option<Bounds> {
+    let data_type = table.columns[column].data_type;
+    let constant = |expr: &Expr| match expr {
+        Expr::Literal(value) => typed(value, data_type),
+        _ => None,
+    };
+    let is_column = |expr: &Expr| column_of(table, name, expr) == Some(column);
+    let mut out =
+        Bounds { lower: Bound::Unbounded, upper: Bound::Unbounded, conditions: Vec::new() };
+    for condition in conditions {
+        let (low, high) = match condition {
+            Expr::Binary(op, l, r) => {
+                let (op, value) = match (is_column(l), constant(r), is_column(r), constant(l)) {
+                    (true, Some(v), _, _) => (*op, v),
+                    (_, _, true, Some(v)) => (flip(*op), v),
+                    _ => continue,
+                };
+                match op {
+                    BinaryOp::Eq => (Bound::Included(value.clone()), Bound::Included(value)),
+                    BinaryOp::Lt => (Bound::Unbounded, Bound::Excluded(value)),
+                    BinaryOp::LtEq => (Bound::Unbounded, Bound::Included(value)),
+                    BinaryOp::Gt => (Bound::Excluded(value), Bound::Unbounded),
+                    BinaryOp::GtEq => (Bound::Included(value), Bound::Unbounded),
+                    _ => continue,
+                }
+            }
+            Expr::Between { expr, low, high, negated: false } if is_column(expr) => {
+                match (constant(low), constant(high)) {
+                    (Some(low), Some(high)) => (Bound::Included(low), Bound::Included(high)),
+                    _ => continue,
+                }
+            }
+            _ => continue,
+        };
+        out.lower = tighter(out.lower, low, true);
+        out.upper = tighter(out.upper, high, false);
+        out.conditions.push(condition.clone());
+    }
+    (!out.conditions.is_empty()).then_some(out)
+}
+
+/// `value` as a value of the column's type, if it is one without loss
+/// (an integer for a float column); `None` otherwise, and for `NULL`.
+fn typed(value: &Value, data_type: DataType) -> Option<Value> {
+    match (value, data_type) {
+        (Value::Integer(n), DataType::Float) => Some(Value::Float(*n as f64)),
+        (value, data_type) if value.data_type() == Some(data_type) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+fn flip(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::LtEq => BinaryOp::GtEq,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::GtEq => BinaryOp::LtEq,
+        other => other,
+    }
+}
+
+/// The narrower of two bounds (lower bounds if `lower`).
+fn tighter(a: Bound<Value>, b: Bound<Value>, lower: bool) -> Bound<Value> {
+    let value = |b: &Bound<Value>| match b {
+        Bound::Included(v) | Bound::Excluded(v) => Some(v.clone()),
+        Bound::Unbounded => None,
+    };
+    match (value(&a), value(&b)) {
+        (None, _) => b,
+        (_, None) => a,
+        (Some(x), Some(y)) => {
+            let order = x.sort_cmp(&y);
+            let a_wins = if lower { order.is_gt() } else { order.is_lt() };
+            if order.is_eq() {
+                // Equal values: an excluded bound is the narrower.
+                if matches!(a, Bound::Excluded(_)) { a } else { b }
+            } else if a_wins {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+/// The end of a key prefix: the first key after every key it starts.
+fn after(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    *end.last_mut().expect("prefixes end with a zero byte") += 1;
+    end
+}
+
+// ANCHOR: read
+/// The rows `scan` reads (before its conditions are checked).
+pub fn read<S: PageStore>(txn: &mut Transaction<S>, scan: &Scan) -> Result<Vec<Vec<Value>>> {
+    let table = &scan.table;
+    match &scan.access {
+        Access::Sequential => catalog::scan(txn, table),
+        Access::PrimaryKey(bounds) => {
+            // Row keys are the prefix and the key's encoding, nothing after.
+            let prefix = catalog::rows_prefix(&table.name);
+            let key = |v: &Value| {
+                let mut k = prefix.clone();
+                encode_key(v, &mut k);
+                k
+            };
+            let start = match &bounds.lower {
+                Bound::Included(v) => Bound::Included(key(v)),
+                Bound::Excluded(v) => Bound::Excluded(key(v)),
+                Bound::Unbounded => Bound::Included(prefix.clone()),
+            };
+            let end = match &bounds.upper {
+                Bound::Included(v) => Bound::Included(key(v)),
+                Bound::Excluded(v) => Bound::Excluded(key(v)),
+                Bound::Unbounded => Bound::Excluded(after(&prefix)),
+            };
+            catalog::scan_keys(txn, table, KeyRange { start, end })
+        }
+        Access::Index { name, bounds, .. } => {
+            // Entries are the prefix, the value's encoding, then the key's:
+            // a byte FF after a value's encoding is past all its entries.
+            let prefix = catalog::index_prefix(&table.name, name);
+            let value = |v: &Value, past: bool| {
+                let mut k = prefix.clone();
+                encode_key(v, &mut k);
+                if past {
+                    k.push(0xff);
+                }
+                k
+            };
+            let start = match &bounds.lower {
+                Bound::Included(v) => Bound::Included(value(v, false)),
+                Bound::Excluded(v) => Bound::Excluded(value(v, true)),
+                // Not the NULLs, whose encoding is 00: no range holds them.
+                Bound::Unbounded => Bound::Excluded(value(&Value::Null, true)),
+            };
+            let end = match &bounds.upper {
+                Bound::Included(v) => Bound::Excluded(value(v, true)),
+                Bound::Excluded(v) => Bound::Excluded(value(v, false)),
+                Bound::Unbounded => Bound::Excluded(after(&prefix)),
+            };
+            let mut rows = Vec::new();
+            for (_, key) in txn.scan(KeyRange { start, end })? {
+                let key = decode_row(&key, 1)?.remove(0);
+                rows.extend(catalog::get(txn, table, &key)?);
+            }
+            Ok(rows)
+        }
+    }
+}
+// ANCHOR_END: read
+
+/// The statistics of the column `expr` is, among the scans' tables.
+pub fn column_stats<'a>(scans: &'a [Scan], expr: &Expr) -> Option<&'a ColumnStats> {
+    scans.iter().find_map(|scan| {
+        let column = column_of(&scan.table, &scan.name, expr)?;
+        scan.stats.as_ref().map(|s| &s.columns[column])
+    })
+}

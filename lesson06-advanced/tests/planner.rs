@@ -1,0 +1,238 @@
+//! The planner: which access path it picks for which query, the plans
+//! `EXPLAIN` prints for a fixed shop, and, whatever it picks, the same rows
+//! as a sequential scan.
+
+use lesson01_intro::KeyRange;
+use lesson04_indexing::btree::{BTree, MemStore};
+use lesson05_replication::rng::Rng;
+use lesson06_advanced::mvcc::{Db, Isolation};
+use lesson06_advanced::sql::catalog;
+use lesson06_advanced::sql::value::Value;
+use lesson06_advanced::sql::{Output, Session};
+
+/// A shop of `batches` × 2,000 books by 100 authors, seeded: `genre` is
+/// 'novel' for 80% of the books and one of nine others for the rest, but
+/// 'poetry' for one in 2,000; `year` is spread over 225 years.
+fn new_shop(batches: usize) -> Session<MemStore> {
+    let mut s = Session::new(Db::open(BTree::in_memory(4096)).unwrap());
+    let mut rng = Rng::new(42);
+    let mut sql = String::from(
+        "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL, country TEXT);
+         CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT NOT NULL, author INTEGER,
+                             genre TEXT, price FLOAT, year INTEGER);",
+    );
+    let countries = ["England", "France", "USA", "Japan", "Nigeria"];
+    let authors: Vec<String> =
+        (0..100).map(|a| format!("({a}, 'author {a}', '{}')", countries[a % 5])).collect();
+    sql.push_str(&format!("INSERT INTO authors VALUES {};", authors.join(", ")));
+    let genres =
+        ["drama", "essay", "crime", "fantasy", "history", "travel", "science", "cooking", "satire"];
+    for batch in 0..batches {
+        let books: Vec<String> = (batch * 2000..(batch + 1) * 2000)
+            .map(|b| {
+                let genre = if b % 2000 == 1999 {
+                    "poetry"
+                } else if rng.chance(0.8) {
+                    "novel"
+                } else {
+                    genres[rng.below(9) as usize]
+                };
+                format!(
+                    "({b}, 'book {b}', {}, '{genre}', {}.99, {})",
+                    rng.below(100),
+                    rng.below(50),
+                    1800 + rng.below(225)
+                )
+            })
+            .collect();
+        sql.push_str(&format!("INSERT INTO books VALUES {};", books.join(", ")));
+    }
+    sql.push_str("CREATE INDEX books_genre ON books (genre); CREATE INDEX books_year ON books (year); ANALYZE;");
+    for result in s.execute(&sql) {
+        result.unwrap();
+    }
+    s
+}
+
+/// The shop, built once for the tests that only read it.
+fn shop() -> Session<MemStore> {
+    static SHOP: std::sync::OnceLock<Db<MemStore>> = std::sync::OnceLock::new();
+    Session::new(SHOP.get_or_init(|| new_shop(10).db().clone()).clone())
+}
+
+fn plan(s: &mut Session<MemStore>, query: &str) -> String {
+    match s.execute(&format!("EXPLAIN {query}")).remove(0) {
+        Ok(Output::Rows { rows, .. }) => {
+            rows.into_iter().map(|r| r[0].to_text()).collect::<Vec<_>>().join("\n")
+        }
+        other => panic!("{query}: {other:?}"),
+    }
+}
+
+/// The first line of each scan in the plan.
+fn scans(plan: &str) -> Vec<String> {
+    plan.lines()
+        .filter(|l| l.contains(" Scan "))
+        .map(|l| l.trim_start().trim_start_matches("->  ").split("  (").next().unwrap().to_string())
+        .collect()
+}
+
+// ANCHOR: access_paths
+#[test]
+fn the_planner_picks_the_access_path_by_estimated_cost() {
+    let mut s = shop();
+    let cases = [
+        ("SELECT * FROM books WHERE id = 7", "Index Scan using books_pkey on books"),
+        (
+            "SELECT * FROM books WHERE id BETWEEN 100 AND 120",
+            "Index Scan using books_pkey on books",
+        ),
+        ("SELECT * FROM books WHERE id > 100", "Seq Scan on books"),
+        ("SELECT * FROM books WHERE genre = 'poetry'", "Index Scan using books_genre on books"),
+        ("SELECT * FROM books WHERE genre = 'novel'", "Seq Scan on books"),
+        ("SELECT * FROM books WHERE year = 1999", "Index Scan using books_year on books"),
+        ("SELECT * FROM books WHERE year >= 1900", "Seq Scan on books"),
+        ("SELECT * FROM books WHERE price < 10", "Seq Scan on books"),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(scans(&plan(&mut s, query)), [expected], "{query}");
+    }
+}
+// ANCHOR_END: access_paths
+
+#[test]
+fn plans_for_the_book() {
+    let mut s = shop();
+    let queries = [
+        "SELECT title, price FROM books WHERE genre = 'poetry' AND price > 20",
+        "SELECT a.name, count(*) AS n FROM books b JOIN authors a ON a.id = b.author
+           WHERE b.year BETWEEN 1900 AND 1910 GROUP BY a.name ORDER BY n DESC, a.name LIMIT 3",
+    ];
+    let plans: Vec<String> =
+        queries.iter().map(|q| format!("EXPLAIN {q}\n{}", plan(&mut s, q))).collect();
+    insta::assert_snapshot!(plans.join("\n\n"));
+}
+
+#[test]
+fn explain_analyze_shows_what_happened() {
+    let mut s = shop();
+    let Ok(Output::Rows { rows, .. }) = s
+        .execute(
+            "EXPLAIN ANALYZE SELECT title FROM books WHERE genre = 'poetry' ORDER BY title LIMIT 5",
+        )
+        .remove(0)
+    else {
+        panic!()
+    };
+    let text: Vec<String> = rows.iter().map(|r| r[0].to_text()).collect();
+    // Times change from run to run; the rows do not.
+    let masked: Vec<String> = text
+        .iter()
+        .map(|line| {
+            let mut out = String::new();
+            let mut rest = line.as_str();
+            while let Some(i) = rest.find("time=").or_else(|| rest.find("Time: ")) {
+                let skip = if rest[i..].starts_with("time=") { 5 } else { 6 };
+                out.push_str(&rest[..i + skip]);
+                rest = &rest[i + skip..];
+                let digits =
+                    rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+                out.push('…');
+                rest = &rest[digits..];
+            }
+            out.push_str(rest);
+            out
+        })
+        .collect();
+    insta::assert_snapshot!(masked.join("\n"));
+    let poetry = match s.execute("SELECT count(*) FROM books WHERE genre = 'poetry'").remove(0) {
+        Ok(Output::Rows { rows, .. }) => rows[0][0].clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        text.iter().any(|l| l.contains("Index Scan using books_genre")
+            && l.contains(&format!("rows={} loops", poetry.to_text()))),
+        "{text:?}"
+    );
+}
+
+fn rows_of(s: &mut Session<MemStore>, query: &str) -> Vec<Vec<Value>> {
+    match s.execute(query).remove(0) {
+        Ok(Output::Rows { rows, .. }) => rows,
+        other => panic!("{query}: {other:?}"),
+    }
+}
+
+// ANCHOR: same_rows
+#[test]
+fn every_plan_returns_the_rows_of_a_sequential_scan() {
+    let mut s = new_shop(1); // its own, and small: it changes the data
+    let mut rng = Rng::new(7);
+    let mut index_scans = 0;
+    for round in 0..200 {
+        // Change the data now and then, so that the indexes must follow.
+        if round % 10 == 0 {
+            let id = rng.below(2000);
+            let change = match rng.below(3) {
+                0 => format!(
+                    "UPDATE books SET genre = 'poetry', year = {} WHERE id = {id}",
+                    1800 + rng.below(225)
+                ),
+                1 => format!("DELETE FROM books WHERE id = {id}"),
+                _ => format!("UPDATE books SET id = id + 100000 WHERE id = {id}"),
+            };
+            s.execute(&change).remove(0).unwrap();
+        }
+        let condition = match rng.below(6) {
+            0 => format!("id = {}", rng.below(2100)),
+            1 => format!("id BETWEEN {} AND {}", rng.below(2000), rng.below(2200)),
+            2 => format!(
+                "genre = '{}'",
+                ["poetry", "novel", "drama", "nothing"][rng.below(4) as usize]
+            ),
+            3 => format!("year > {} AND year <= {}", 1800 + rng.below(225), 1800 + rng.below(225)),
+            4 => format!("year = {} OR genre = 'essay'", 1800 + rng.below(225)),
+            _ => format!(
+                "id >= {} AND genre = 'crime' AND price < {}",
+                rng.below(2000),
+                rng.below(50)
+            ),
+        };
+        let query = format!("SELECT * FROM books WHERE {condition}");
+        let planned = rows_of(&mut s, &query);
+        if plan(&mut s, &query).contains("Index Scan") {
+            index_scans += 1;
+        }
+        s.execute("SET enable_indexscan = off").remove(0).unwrap();
+        let scanned = rows_of(&mut s, &query);
+        s.execute("SET enable_indexscan = on").remove(0).unwrap();
+        let mut sorted = planned.clone();
+        sorted.sort_by(|a, b| a[0].sort_cmp(&b[0]));
+        assert_eq!(sorted, scanned, "{query}");
+    }
+    assert!(index_scans > 60, "only {index_scans} of 200 queries used an index");
+    // And each index holds exactly one entry per row: no entry left behind
+    // by the updates and deletes (the scans above re-check every row, so a
+    // stale entry would not show in their results).
+    let mut t = s.db().begin(Isolation::Snapshot);
+    let books = catalog::table(&mut t, "books").unwrap();
+    let rows = catalog::scan(&mut t, &books).unwrap();
+    for index in &books.indexes {
+        let mut expected: Vec<Vec<u8>> = rows
+            .iter()
+            .map(|r| catalog::index_key("books", &index.name, &r[index.column], &r[0]))
+            .collect();
+        expected.sort();
+        let prefix = catalog::index_prefix("books", &index.name);
+        let entries: Vec<Vec<u8>> =
+            t.scan(KeyRange::prefix(&prefix)).unwrap().into_iter().map(|(k, _)| k).collect();
+        assert!(
+            entries == expected,
+            "index {}: {} entries for {} rows",
+            index.name,
+            entries.len(),
+            rows.len()
+        );
+    }
+}
+// ANCHOR_END: same_rows
