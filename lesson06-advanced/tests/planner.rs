@@ -236,3 +236,68 @@ fn every_plan_returns_the_rows_of_a_sequential_scan() {
     }
 }
 // ANCHOR_END: same_rows
+
+/// The estimated and actual rows of the first scan in an `EXPLAIN
+/// ANALYZE`.
+fn estimate_and_actual(s: &mut Session<MemStore>, query: &str) -> (f64, f64) {
+    let Ok(Output::Rows { rows, .. }) = s.execute(&format!("EXPLAIN ANALYZE {query}")).remove(0)
+    else {
+        panic!("{query}")
+    };
+    let line = rows.iter().map(|r| r[0].to_text()).find(|l| l.contains(" Scan ")).expect("a scan");
+    let number = |after: &str| -> f64 {
+        let start = line.find(after).expect(after) + after.len();
+        line[start..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    (number(" rows="), actual_rows(&line))
+}
+
+fn actual_rows(line: &str) -> f64 {
+    let start = line.find("(actual").expect("analyzed");
+    let rest = &line[start..];
+    let at = rest.find(" rows=").unwrap() + " rows=".len();
+    rest[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+// ANCHOR: q_error
+/// How good the estimates are: the q-error, max(estimate / actual, actual /
+/// estimate) with both at least 1, of each scan's row count, over queries
+/// of the kinds the statistics serve. Tabled for the book.
+#[test]
+fn estimate_quality() {
+    let mut s = shop();
+    let queries = [
+        "SELECT * FROM books WHERE genre = 'novel'",
+        "SELECT * FROM books WHERE genre = 'poetry'",
+        "SELECT * FROM books WHERE genre = 'crime'",
+        "SELECT * FROM books WHERE genre = 'nothing'",
+        "SELECT * FROM books WHERE year = 1999",
+        "SELECT * FROM books WHERE year < 1850",
+        "SELECT * FROM books WHERE year BETWEEN 1900 AND 1950",
+        "SELECT * FROM books WHERE price > 40",
+        "SELECT * FROM books WHERE id < 1234",
+        "SELECT * FROM books WHERE genre = 'novel' AND year > 2000",
+        "SELECT * FROM books WHERE genre = 'crime' OR price < 5",
+        "SELECT * FROM books WHERE author = 42",
+    ];
+    let mut table = String::from(
+        "| query (WHERE …) | estimated rows | actual rows | q-error |\n|---|---:|---:|---:|\n",
+    );
+    let mut errors = Vec::new();
+    for query in queries {
+        let (estimate, actual) = estimate_and_actual(&mut s, query);
+        let q = (estimate.max(1.0) / actual.max(1.0)).max(actual.max(1.0) / estimate.max(1.0));
+        errors.push(q);
+        let condition = query.split(" WHERE ").nth(1).unwrap();
+        table.push_str(&format!("| `{condition}` | {estimate} | {actual} | {q:.2} |\n"));
+    }
+    errors.sort_by(f64::total_cmp);
+    let median = errors[errors.len() / 2];
+    let worst = errors[errors.len() - 1];
+    table.push_str(&format!("\nmedian q-error {median:.2}, worst {worst:.2}\n"));
+    // The worst is a value that is not there at all: the statistics cannot
+    // tell it from a rare one, and give it a rare one's share.
+    assert!(median < 1.5 && worst <= 10.0, "{table}");
+    insta::assert_snapshot!(table);
+}
+// ANCHOR_END: q_error
