@@ -1,6 +1,7 @@
-//! `cargo run -p lesson06-advanced [-- --data-dir DIR]`: the transactional
-//! store in a REPL (`--sql` for SQL); `… -- --serve`: on the network, for
-//! Redis clients on `--resp-port` and PostgreSQL clients on `--pg-port`.
+//! `cargo run -p lesson06-advanced [-- --data-dir DIR]`: the engine in a SQL
+//! REPL (`--kv` for the key-value commands); `… -- --serve`: on the
+//! network, for Redis clients on `--resp-port` and PostgreSQL clients on
+//! `--pg-port`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,9 +32,10 @@ struct Args {
     /// Pages the page cache holds (S3-FIFO).
     #[arg(long, default_value_t = 4096)]
     cache_pages: usize,
-    /// Speak SQL in the REPL instead of the key-value commands.
+    /// Speak the key-value commands in the REPL (GET, SET, MULTI, …)
+    /// instead of SQL.
     #[arg(long)]
-    sql: bool,
+    kv: bool,
     /// Serve over the network instead of starting a REPL.
     #[arg(long)]
     serve: bool,
@@ -73,13 +75,13 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("{}", opened.report);
-    if args.sql && !args.serve {
-        let mut session = lesson06_advanced::sql::Session::new(opened.db.clone());
-        return repl::run(&mut session, NAME, SQL_BANNER);
-    }
-    if !args.serve {
+    if args.kv && !args.serve {
         let mut session = Session::new(opened.db.clone());
         return repl::run(&mut session, NAME, BANNER);
+    }
+    if !args.serve {
+        let mut session = lesson06_advanced::sql::Session::new(opened.db.clone());
+        return repl::run(&mut session, NAME, SQL_BANNER);
     }
     serve(&args, opened)
 }
@@ -88,7 +90,8 @@ const BANNER: &str = "lesson06-advanced: a B+tree with a page cache and MVCC tra
                       Type HELP for commands, QUIT to leave.";
 
 const SQL_BANNER: &str = "lesson06-advanced: SQL over MVCC transactions. End each statement with ';'. \
-                          \\d lists the tables, \\d NAME describes one, \\q quits.";
+                          \\bookshop loads a sample dataset, \\d lists the tables, \\d NAME \
+                          describes one, \\q quits.";
 
 async fn listen(bind: &str, port: u16) -> Result<tokio::net::TcpListener, String> {
     let address = format!("{bind}:{port}");

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 fn run(dir: &std::path::Path, script: &str) -> (String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lesson06-advanced"))
-        .args(["--data-dir", dir.to_str().unwrap(), "--cache-pages", "64"])
+        .args(["--kv", "--data-dir", dir.to_str().unwrap(), "--cache-pages", "64"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -6,50 +6,15 @@ use lesson01_intro::KeyRange;
 use lesson04_indexing::btree::{BTree, MemStore};
 use lesson05_replication::rng::Rng;
 use lesson06_advanced::mvcc::{Db, Isolation};
-use lesson06_advanced::sql::catalog;
 use lesson06_advanced::sql::value::Value;
 use lesson06_advanced::sql::{Output, Session};
+use lesson06_advanced::sql::{catalog, sample};
 
-/// A shop of `batches` × 2,000 books by 100 authors, seeded: `genre` is
-/// 'novel' for 80% of the books and one of nine others for the rest, but
-/// 'poetry' for one in 2,000; `year` is spread over 225 years.
+/// The sample bookshop of `batches` × 2,000 books (see `sql::sample`).
 fn new_shop(batches: usize) -> Session<MemStore> {
     let mut s = Session::new(Db::open(BTree::in_memory(4096)).unwrap());
-    let mut rng = Rng::new(42);
-    let mut sql = String::from(
-        "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL, country TEXT);
-         CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT NOT NULL, author INTEGER,
-                             genre TEXT, price FLOAT, year INTEGER);",
-    );
-    let countries = ["England", "France", "USA", "Japan", "Nigeria"];
-    let authors: Vec<String> =
-        (0..100).map(|a| format!("({a}, 'author {a}', '{}')", countries[a % 5])).collect();
-    sql.push_str(&format!("INSERT INTO authors VALUES {};", authors.join(", ")));
-    let genres =
-        ["drama", "essay", "crime", "fantasy", "history", "travel", "science", "cooking", "satire"];
-    for batch in 0..batches {
-        let books: Vec<String> = (batch * 2000..(batch + 1) * 2000)
-            .map(|b| {
-                let genre = if b % 2000 == 1999 {
-                    "poetry"
-                } else if rng.chance(0.8) {
-                    "novel"
-                } else {
-                    genres[rng.below(9) as usize]
-                };
-                format!(
-                    "({b}, 'book {b}', {}, '{genre}', {}.99, {})",
-                    rng.below(100),
-                    rng.below(50),
-                    1800 + rng.below(225)
-                )
-            })
-            .collect();
-        sql.push_str(&format!("INSERT INTO books VALUES {};", books.join(", ")));
-    }
-    sql.push_str("CREATE INDEX books_genre ON books (genre); CREATE INDEX books_year ON books (year); ANALYZE;");
-    for result in s.execute(&sql) {
-        result.unwrap();
+    for statement in sample::bookshop(batches) {
+        s.execute(&statement).remove(0).unwrap();
     }
     s
 }

@@ -21,6 +21,7 @@ pub mod explain;
 pub mod lexer;
 pub mod parser;
 pub mod plan;
+pub mod sample;
 pub mod stats;
 pub mod value;
 
@@ -301,6 +302,21 @@ impl<S: PageStore> LineHandler for Session<S> {
                     "Query buffer reset (cleared).".to_string()
                 }
                 (Some("d"), table) => self.describe(table).unwrap_or_else(|e| e.render("")),
+                (Some("bookshop"), size) => {
+                    let batches = size.and_then(|s| s.parse::<usize>().ok()).unwrap_or(10);
+                    let statements = sample::bookshop(batches.clamp(1, 100));
+                    match statements
+                        .iter()
+                        .map(|sql| self.execute(sql).remove(0))
+                        .find(Result::is_err)
+                    {
+                        Some(Err(e)) => e.render(""),
+                        _ => format!(
+                            "the bookshop: {} books by 100 authors, indexed on genre and year, analyzed",
+                            batches.clamp(1, 100) * 2000
+                        ),
+                    }
+                }
                 _ => format!("invalid command \\{command}"),
             };
             return Some(Reply::Simple(text));
