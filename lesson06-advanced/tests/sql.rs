@@ -165,6 +165,7 @@ fn errors_point_at_the_place_and_change_nothing() {
             None,
         ),
         ("SELECT *", "SELECT * with no tables specified is not valid", None),
+        ("EXPLAIN SELECT nosuch FROM books", "column \"nosuch\" does not exist", Some(15)),
         ("SELECT 1 / 0", "division by zero", None),
     ];
     for (sql, message, position) in cases {
@@ -292,4 +293,54 @@ fn the_repl_recovers_from_any_bad_line() {
     assert!(out.contains("Query buffer reset"), "{out}");
     assert!(out.contains("?column?\n----------\n        2"), "{out}");
     assert!(s.is_closed());
+}
+
+#[test]
+fn create_index_and_concurrent_writes_cannot_both_commit() {
+    let db = Db::open(BTree::in_memory(1024)).unwrap();
+    let (mut a, mut b) = (Session::new(db.clone()), Session::new(db));
+    a.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER); INSERT INTO t VALUES (1, 5)");
+    // The index is built from A's snapshot; B's row comes after it.
+    a.execute("BEGIN; CREATE INDEX t_x ON t (x)");
+    assert!(b.execute("INSERT INTO t VALUES (2, 5)").remove(0).is_ok());
+    assert_eq!(a.execute("COMMIT").remove(0).unwrap_err().code, "40001");
+    // The other way round: B's transaction wrote rows under the old schema.
+    b.execute("BEGIN; INSERT INTO t VALUES (3, 5)");
+    assert!(a.execute("CREATE INDEX t_x ON t (x)").remove(0).is_ok());
+    assert_eq!(b.execute("COMMIT").remove(0).unwrap_err().code, "40001");
+    // Retried, the insert keeps the index: both paths find the same rows.
+    b.execute("INSERT INTO t VALUES (3, 5)").remove(0).unwrap();
+    let count = |s: &mut Session<MemStore>| rows(s, "SELECT count(*) FROM t WHERE x >= 5");
+    let indexed = count(&mut a);
+    a.execute("SET enable_indexscan = off");
+    assert_eq!(count(&mut a), indexed);
+    assert_eq!(indexed, [[Value::Integer(3)]]);
+}
+
+#[test]
+fn float_index_ranges_match_a_scan_at_the_edges() {
+    let mut s = session();
+    s.execute(
+        "CREATE TABLE f (id INTEGER PRIMARY KEY, x FLOAT); CREATE INDEX f_x ON f (x);
+         INSERT INTO f VALUES (1, 9007199254740992), (2, 9007199254740996), (3, 1e308 * 10 - 1e308 * 10),
+                              (4, -0.0), (5, 6), (6, 1e308 * 10)",
+    );
+    for condition in
+        ["x < 9007199254740993", "x > 9007199254740995", "x > 5", "x = 0", "x >= 6", "x <= -1"]
+    {
+        let query = format!("SELECT id FROM f WHERE {condition} ORDER BY id");
+        s.execute("SET enable_seqscan = off");
+        let indexed = rows(&mut s, &query);
+        s.execute("SET enable_seqscan = on; SET enable_indexscan = off");
+        assert_eq!(indexed, rows(&mut s, &query), "{condition}");
+        s.execute("SET enable_indexscan = on");
+    }
+    // Infinities and NaN are left out of the statistics (JSON has none),
+    // and the table stays usable.
+    assert!(s.execute("ANALYZE f").remove(0).is_ok());
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM f WHERE x > 5"),
+        [[Value::Integer(5)]],
+        "NaN is above every number"
+    );
 }

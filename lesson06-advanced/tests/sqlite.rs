@@ -51,7 +51,7 @@ impl Gen {
 
     /// A condition over table `t`.
     fn condition(&mut self, t: &str, depth: u32) -> String {
-        match self.rng.below(if depth == 0 { 6 } else { 9 }) {
+        match self.rng.below(if depth == 0 { 8 } else { 11 }) {
             0 | 1 => {
                 let op = self.pick(&["=", "<>", "<", "<=", ">", ">="]);
                 // Floats meet integers too (no % on floats: SQLite has none).
@@ -85,8 +85,22 @@ impl Gen {
                 self.pick(&["", "NOT "]),
                 self.pick(&["a%", "%b", "_a%", "%", "ab", "b_"])
             ),
-            6 => format!("({} AND {})", self.condition(t, depth - 1), self.condition(t, depth - 1)),
-            7 => format!("({} OR {})", self.condition(t, depth - 1), self.condition(t, depth - 1)),
+            // The key, and text ordered: what key ranges and the index on
+            // `c` are read by.
+            6 => {
+                let op = self.pick(&["=", "<", "<=", ">", ">="]);
+                if self.rng.chance(0.5) {
+                    format!("{t}.id {op} {}", self.rng.below(30))
+                } else {
+                    format!("{t}.id BETWEEN {} AND {}", self.rng.below(30), self.rng.below(30))
+                }
+            }
+            7 => {
+                let op = self.pick(&["=", "<", "<=", ">", ">="]);
+                format!("{t}.c {op} '{}'", self.pick(&["a", "ab", "b", "ba", "c", ""]))
+            }
+            8 => format!("({} AND {})", self.condition(t, depth - 1), self.condition(t, depth - 1)),
+            9 => format!("({} OR {})", self.condition(t, depth - 1), self.condition(t, depth - 1)),
             _ => format!("NOT ({})", self.condition(t, depth - 1)),
         }
     }

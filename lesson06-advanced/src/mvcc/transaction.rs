@@ -36,6 +36,9 @@ pub struct Transaction<S: PageStore> {
     /// Keys that must not have changed since a timestamp, whatever the
     /// isolation: Redis's `WATCH`.
     watches: Vec<(Vec<u8>, u64)>,
+    /// Ranges that must not have changed since a timestamp, whatever the
+    /// isolation (SQL's `CREATE INDEX` reads a whole table).
+    range_watches: Vec<(KeyRange, u64)>,
     ended: bool,
 }
 
@@ -49,6 +52,7 @@ impl<S: PageStore> Transaction<S> {
             writes: BTreeMap::new(),
             reads: Vec::new(),
             watches: Vec::new(),
+            range_watches: Vec::new(),
             ended: false,
         }
     }
@@ -136,6 +140,13 @@ impl<S: PageStore> Transaction<S> {
         self.watches.push((key, since));
     }
 
+    /// Makes the commit fail if any key in `range` changes after timestamp
+    /// `since`, whatever the isolation: for a transaction whose writes were
+    /// computed from the whole range.
+    pub fn watch_range(&mut self, range: KeyRange, since: u64) {
+        self.range_watches.push((range, since));
+    }
+
     fn remember(&mut self, read: Read) {
         if self.isolation == Isolation::Serializable {
             self.reads.push(read);
@@ -158,6 +169,14 @@ impl<S: PageStore> Transaction<S> {
             if self.writes.is_empty() { &[] } else { &self.reads },
             &self.watches,
         );
+        let validated = validated.and_then(|()| {
+            for (range, since) in &self.range_watches {
+                if inner.changed_since(range, *since)? {
+                    return Err(Error::Serialization);
+                }
+            }
+            Ok(())
+        });
         if let Err(e) = validated {
             inner.stats.conflicts += u64::from(matches!(e, Error::Serialization));
             return Err(e);

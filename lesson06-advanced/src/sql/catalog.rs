@@ -148,6 +148,23 @@ pub fn set_stats<S: PageStore>(
     txn.set([STATS, name.as_bytes()].concat(), json);
 }
 
+/// Makes the transaction fail at commit if table `name`'s schema changes
+/// meanwhile: a statement that writes rows must not commit beside a
+/// `CREATE INDEX` that could not see them (snapshot isolation alone checks
+/// only the keys both write).
+pub fn guard_schema<S: PageStore>(txn: &mut Transaction<S>, name: &str) {
+    let since = txn.snapshot();
+    txn.watch(table_key(name), since);
+}
+
+/// Makes the transaction fail at commit if any row of table `name`
+/// changes meanwhile: for `CREATE INDEX` and `DROP TABLE`, which read every
+/// row.
+fn guard_rows<S: PageStore>(txn: &mut Transaction<S>, name: &str) {
+    let since = txn.snapshot();
+    txn.watch_range(KeyRange::prefix(&rows_prefix(name)), since);
+}
+
 /// Creates index `name` on `column` of `table`, with an entry for every row.
 pub fn create_index<S: PageStore>(
     txn: &mut Transaction<S>,
@@ -168,6 +185,7 @@ pub fn create_index<S: PageStore>(
         return Err(Error::new(code::SYNTAX, "names cannot contain a zero byte"));
     }
     let key = table.primary_key();
+    guard_rows(txn, &table.name);
     for row in scan(txn, table)? {
         txn.set(index_key(&table.name, name, &row[column], &row[key]), encode_row(&row[key..=key]));
     }
@@ -235,6 +253,7 @@ pub fn drop<S: PageStore>(txn: &mut Transaction<S>, name: &str) -> Result<bool> 
     if find(txn, name)?.is_none() {
         return Ok(false);
     }
+    guard_rows(txn, name);
     let prefixes = [rows_prefix(name), [INDEXES, name.as_bytes(), b"\0"].concat()];
     for prefix in prefixes {
         for (key, _) in txn.scan(KeyRange::prefix(&prefix))? {

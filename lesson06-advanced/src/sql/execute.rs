@@ -63,6 +63,7 @@ pub fn execute<S: PageStore>(
         Statement::Update { table, set, filter } => update(txn, &table, set, filter),
         Statement::Delete { table, filter } => {
             let table = catalog::table(txn, &table)?;
+            catalog::guard_schema(txn, &table.name);
             let scope = Scope::of(&table, None);
             if let Some(filter) = &filter {
                 check(filter, &scope, None)?;
@@ -124,6 +125,7 @@ fn insert<S: PageStore>(
     rows: Vec<Vec<Expr>>,
 ) -> Result<Output> {
     let table = catalog::table(txn, name)?;
+    catalog::guard_schema(txn, &table.name);
     let targets: Vec<usize> = match &columns {
         None => (0..table.columns.len()).collect(),
         Some(names) => names.iter().map(|n| table.column(n)).collect::<Result<_>>()?,
@@ -158,6 +160,7 @@ fn update<S: PageStore>(
     filter: Option<Expr>,
 ) -> Result<Output> {
     let table = catalog::table(txn, name)?;
+    catalog::guard_schema(txn, &table.name);
     let scope = Scope::of(&table, None);
     let targets: Vec<(usize, Expr)> =
         set.into_iter().map(|(c, e)| Ok((table.column(&c)?, e))).collect::<Result<_>>()?;
@@ -803,21 +806,6 @@ pub(super) fn select<S: PageStore>(
     mut profile: Option<&mut Profile>,
 ) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
     let (scope, scans) = plan_from(txn, select, settings)?;
-    // Names are checked before any row is read (below, with the rest).
-    if let Some(filter) = &select.filter {
-        check(filter, &scope, None)?;
-    }
-    let rows = from(txn, select, &scans, profile.as_deref_mut())?;
-    let started = Instant::now();
-    let mut filtered = Vec::new();
-    for row in rows {
-        if matches(select.filter.as_ref(), &scope, &row)? {
-            filtered.push(row);
-        }
-    }
-    if let Some(profile) = profile.as_deref_mut() {
-        profile.filter = Some((filtered.len(), started.elapsed()));
-    }
     // The select list, with `*` spelled out.
     let mut items: Vec<(Expr, Option<String>)> = Vec::new();
     for item in &select.items {
@@ -877,6 +865,21 @@ pub(super) fn select<S: PageStore>(
     let grouping = grouped.then_some(group_by.as_slice());
     for expr in items.iter().map(|(e, _)| e).chain(&select.having) {
         check(expr, &scope, grouping)?;
+    }
+    // Checked: now the rows. (`EXPLAIN` stops here: it checks, not runs.)
+    if settings.dry_run {
+        return Ok((columns, Vec::new()));
+    }
+    let rows = from(txn, select, &scans, profile.as_deref_mut())?;
+    let started = Instant::now();
+    let mut filtered = Vec::new();
+    for row in rows {
+        if matches(select.filter.as_ref(), &scope, &row)? {
+            filtered.push(row);
+        }
+    }
+    if let Some(profile) = profile.as_deref_mut() {
+        profile.filter = Some((filtered.len(), started.elapsed()));
     }
     // Each output row with its sort keys.
     let mut output: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();

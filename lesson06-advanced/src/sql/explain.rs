@@ -135,6 +135,8 @@ pub fn explain<S: PageStore>(
     settings: Settings,
     analyze: bool,
 ) -> Result<Vec<String>> {
+    // Every name and type rule checked, as for running it.
+    execute::select(txn, select, Settings { dry_run: true, ..settings }, None)?;
     let (_, scans) = execute::plan_from(txn, select, settings)?;
     let mut profile = Profile::default();
     let mut took = None;

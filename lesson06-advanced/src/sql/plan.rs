@@ -54,11 +54,13 @@ pub struct Settings {
     /// `SET enable_seqscan = off` makes a sequential scan the last resort
     /// (PostgreSQL adds a huge cost to it rather than forbid it).
     pub seq_scans: bool,
+    /// Check a query, and plan it, without reading its rows (`EXPLAIN`).
+    pub dry_run: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { index_scans: true, seq_scans: true }
+        Self { index_scans: true, seq_scans: true, dry_run: false }
     }
 }
 
@@ -144,7 +146,8 @@ pub fn plan_scan<S: PageStore>(
     let pages = (table_rows * width / cost::PAGE).ceil().max(1.0);
     let column_stats = |expr: &Expr| {
         let column = column_of(table, name, expr)?;
-        stats.as_ref().map(|s| &s.columns[column])
+        // (Statistics older than the table's columns are not used.)
+        stats.as_ref().and_then(|s| s.columns.get(column))
     };
     let selectivity = |conditions: &[Expr]| -> f64 {
         conditions.iter().map(|c| stats::selectivity(c, &column_stats)).product()
@@ -246,7 +249,13 @@ fn bounds(table: &Table, name: &str, column: usize, conditions: &[Expr]) -> Opti
 /// (an integer for a float column); `None` otherwise, and for `NULL`.
 fn typed(value: &Value, data_type: DataType) -> Option<Value> {
     match (value, data_type) {
-        (Value::Integer(n), DataType::Float) => Some(Value::Float(*n as f64)),
+        // Only if the double is exactly the integer: a rounded bound would
+        // skip rows at the edge of the range.
+        (Value::Integer(n), DataType::Float) => {
+            let x = *n as f64;
+            (x.abs() < 9.007_199_254_740_992e15 && x as i64 == *n).then_some(Value::Float(x))
+        }
+        (Value::Float(x), DataType::Float) if x.is_nan() => None,
         (value, data_type) if value.data_type() == Some(data_type) => Some(value.clone()),
         _ => None,
     }
@@ -357,6 +366,6 @@ pub fn read<S: PageStore>(txn: &mut Transaction<S>, scan: &Scan) -> Result<Vec<V
 pub fn column_stats<'a>(scans: &'a [Scan], expr: &Expr) -> Option<&'a ColumnStats> {
     scans.iter().find_map(|scan| {
         let column = column_of(&scan.table, &scan.name, expr)?;
-        scan.stats.as_ref().map(|s| &s.columns[column])
+        scan.stats.as_ref().and_then(|s| s.columns.get(column))
     })
 }

@@ -344,7 +344,10 @@ pub fn encode_key(value: &Value, out: &mut Vec<u8>) {
         }
         Value::Float(x) => {
             out.push(0x03);
-            out.extend_from_slice(&encode_number(*x));
+            // Every NaN as the one NaN, which sorts above every number, as
+            // `compare` puts it (a NaN with its sign bit set would sort below).
+            let x = if x.is_nan() { f64::NAN } else { *x };
+            out.extend_from_slice(&encode_number(x));
         }
         Value::Text(s) => {
             out.push(0x04);
