@@ -344,3 +344,17 @@ fn float_index_ranges_match_a_scan_at_the_edges() {
         "NaN is above every number"
     );
 }
+
+#[test]
+fn tables_indexes_and_primary_keys_share_one_namespace() {
+    let mut s = session();
+    s.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER); CREATE INDEX t_x ON t (x)");
+    for sql in [
+        "CREATE INDEX t_pkey ON t (x)",
+        "CREATE INDEX t ON t (x)",
+        "CREATE INDEX t_x ON t (id)",
+        "CREATE TABLE t_x (id INTEGER PRIMARY KEY)",
+    ] {
+        assert_eq!(s.execute(sql).remove(0).unwrap_err().code, "42P07", "{sql}");
+    }
+}

@@ -174,7 +174,10 @@ pub fn create_index<S: PageStore>(
 ) -> Result<()> {
     let column = table.column(column)?;
     for other in tables(txn)? {
-        if other.name == name || other.indexes.iter().any(|i| i.name == name) {
+        // Tables, indexes and each table's primary key (`books_pkey`)
+        // share one namespace, as relations do in PostgreSQL.
+        let pkey = format!("{}_pkey", other.name);
+        if other.name == name || pkey == name || other.indexes.iter().any(|i| i.name == name) {
             return Err(Error::new(
                 code::DUPLICATE_TABLE,
                 format!("relation \"{name}\" already exists"),
@@ -237,7 +240,10 @@ pub fn table<S: PageStore>(txn: &mut Transaction<S>, name: &str) -> Result<Table
 /// Creates `table`.
 pub fn create<S: PageStore>(txn: &mut Transaction<S>, table: &Table) -> Result<()> {
     table.validate()?;
-    if find(txn, &table.name)?.is_some() {
+    let taken = tables(txn)?.iter().any(|t| {
+        t.indexes.iter().any(|i| i.name == table.name) || format!("{}_pkey", t.name) == table.name
+    });
+    if taken || find(txn, &table.name)?.is_some() {
         return Err(Error::new(
             code::DUPLICATE_TABLE,
             format!("relation \"{}\" already exists", table.name),
