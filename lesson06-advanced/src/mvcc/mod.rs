@@ -70,16 +70,6 @@ pub enum Isolation {
     Serializable,
 }
 
-impl Isolation {
-    /// `snapshot` or `serializable`, as `BEGIN ISOLATION` takes them.
-    pub fn name(self) -> &'static str {
-        match self {
-            Isolation::Snapshot => "snapshot",
-            Isolation::Serializable => "serializable",
-        }
-    }
-}
-
 /// Why a transaction could not commit.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -72,11 +72,6 @@ impl<S: PageStore> Transaction<S> {
         self.isolation
     }
 
-    /// Whether it has written anything yet.
-    pub fn has_writes(&self) -> bool {
-        !self.writes.is_empty()
-    }
-
     // ANCHOR: get
     /// The value of `key`: its own write if it made one, else the snapshot's.
     pub fn get(&mut self, key: &[u8]) -> lesson04_indexing::Result<Option<Vec<u8>>> {

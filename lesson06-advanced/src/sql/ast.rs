@@ -294,6 +294,17 @@ impl std::fmt::Display for Expr {
 }
 
 impl BinaryOp {
+    /// The operator with its sides swapped: `5 < x` is `x > 5`.
+    pub fn flipped(self) -> BinaryOp {
+        match self {
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::LtEq => BinaryOp::GtEq,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::GtEq => BinaryOp::LtEq,
+            other => other,
+        }
+    }
+
     /// The operator as SQL writes it.
     pub fn symbol(self) -> &'static str {
         match self {

@@ -246,14 +246,3 @@ fn has_aggregate(expr: &Expr) -> bool {
     let mut found = Vec::new();
     execute::aggregates_in(expr, &mut found).is_err() || !found.is_empty()
 }
-
-/// Which way the planner reads each table of `select` (for tests: the
-/// access paths chosen).
-pub fn accesses<S: PageStore>(
-    txn: &mut Transaction<S>,
-    select: &Select,
-    settings: Settings,
-) -> Result<Vec<String>> {
-    let (_, scans) = execute::plan_from(txn, select, settings)?;
-    Ok(scans.iter().map(|s| scan_node(s).title).collect())
-}

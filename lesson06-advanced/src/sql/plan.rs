@@ -218,7 +218,7 @@ fn bounds(table: &Table, name: &str, column: usize, conditions: &[Expr]) -> Opti
             Expr::Binary(op, l, r) => {
                 let (op, value) = match (is_column(l), constant(r), is_column(r), constant(l)) {
                     (true, Some(v), _, _) => (*op, v),
-                    (_, _, true, Some(v)) => (flip(*op), v),
+                    (_, _, true, Some(v)) => (op.flipped(), v),
                     _ => continue,
                 };
                 match op {
@@ -258,16 +258,6 @@ fn typed(value: &Value, data_type: DataType) -> Option<Value> {
         (Value::Float(x), DataType::Float) if x.is_nan() => None,
         (value, data_type) if value.data_type() == Some(data_type) => Some(value.clone()),
         _ => None,
-    }
-}
-
-fn flip(op: BinaryOp) -> BinaryOp {
-    match op {
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::LtEq => BinaryOp::GtEq,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::GtEq => BinaryOp::LtEq,
-        other => other,
     }
 }
 

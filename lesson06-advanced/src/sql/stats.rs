@@ -136,7 +136,7 @@ pub fn selectivity<'a>(condition: &Expr, column: &dyn Fn(&Expr) -> Option<&'a Co
         }
         Expr::Binary(op, l, r) => match (column(l), constant(r), column(r), constant(l)) {
             (Some(stats), Some(value), _, _) => compare(stats, *op, value),
-            (_, _, Some(stats), Some(value)) => compare(stats, flip(*op), value),
+            (_, _, Some(stats), Some(value)) => compare(stats, op.flipped(), value),
             _ if *op == BinaryOp::Eq => default::EQUALITY,
             _ if *op == BinaryOp::NotEq => 1.0 - default::EQUALITY,
             _ if matches!(op, BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq) => {
@@ -171,17 +171,6 @@ fn constant(expr: &Expr) -> Option<&Value> {
     match expr {
         Expr::Literal(value) if *value != Value::Null => Some(value),
         _ => None,
-    }
-}
-
-/// `constant op column` as `column op' constant`.
-fn flip(op: BinaryOp) -> BinaryOp {
-    match op {
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::LtEq => BinaryOp::GtEq,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::GtEq => BinaryOp::LtEq,
-        other => other,
     }
 }
 
