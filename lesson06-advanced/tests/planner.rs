@@ -65,6 +65,214 @@ fn the_planner_picks_the_access_path_by_estimated_cost() {
 }
 // ANCHOR_END: access_paths
 
+/// The plan's nodes, without their costs and details: `Hash Join`,
+/// `Seq Scan on books b`, …
+fn shape(plan: &str) -> Vec<String> {
+    plan.lines()
+        .filter(|l| l.contains("(cost="))
+        .map(|l| l.trim_start().trim_start_matches("->  ").split("  (").next().unwrap().to_string())
+        .collect()
+}
+
+// ANCHOR: join_methods
+#[test]
+fn the_planner_picks_the_join_method_and_order_by_estimated_cost() {
+    let mut s = shop();
+    let cases: [(&str, &[&str]); 5] = [
+        // Few sales on a day: look each one's book up by its key.
+        (
+            "SELECT * FROM sales s JOIN books b ON b.id = s.book WHERE s.day = 100",
+            &[
+                "Nested Loop",
+                "Index Scan using sales_day on sales s",
+                "Index Scan using books_pkey on books b",
+            ],
+        ),
+        // Every sale: hash the books once rather than 20,000 lookups.
+        (
+            "SELECT count(*) FROM sales s JOIN books b ON b.id = s.book",
+            &["Aggregate", "Hash Join", "Seq Scan on sales s", "Hash", "Seq Scan on books b"],
+        ),
+        // A fifth of the sales: hash those, the smaller side.
+        (
+            "SELECT count(*) FROM sales s JOIN books b ON b.id = s.book WHERE s.quantity = 5",
+            &["Aggregate", "Hash Join", "Seq Scan on books b", "Hash", "Seq Scan on sales s"],
+        ),
+        // The small side is hashed, whichever comes first in FROM.
+        (
+            "SELECT * FROM authors a, books b WHERE a.id = b.author AND b.genre = 'crime'",
+            &["Hash Join", "Seq Scan on books b", "Hash", "Seq Scan on authors a"],
+        ),
+        // No equality: every pair is tried.
+        (
+            "SELECT * FROM books b JOIN authors a ON a.id < b.author WHERE b.genre = 'poetry'",
+            &["Nested Loop", "Index Scan using books_genre on books b", "Seq Scan on authors a"],
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(shape(&plan(&mut s, query)), expected, "{query}");
+    }
+}
+// ANCHOR_END: join_methods
+
+// ANCHOR: order_and_limit
+#[test]
+fn an_index_gives_the_order_and_a_limit_stops_the_scan() {
+    let mut s = shop();
+    let cases: [(&str, &[&str]); 5] = [
+        (
+            "SELECT * FROM books ORDER BY id LIMIT 5",
+            &["Limit", "Index Scan using books_pkey on books"],
+        ),
+        (
+            "SELECT * FROM books ORDER BY year DESC LIMIT 3",
+            &["Limit", "Index Scan Backward using books_year on books"],
+        ),
+        // No index on price: sort it all, keep the first three.
+        ("SELECT * FROM books ORDER BY price LIMIT 3", &["Limit", "Sort", "Seq Scan on books"]),
+        // Most books are novels: the first three in year order come soon.
+        (
+            "SELECT * FROM books WHERE genre = 'novel' ORDER BY year LIMIT 3",
+            &["Limit", "Index Scan using books_year on books"],
+        ),
+        // Few are poems: find them by genre, and sort those few.
+        (
+            "SELECT * FROM books WHERE genre = 'poetry' ORDER BY year LIMIT 3",
+            &["Limit", "Sort", "Index Scan using books_genre on books"],
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(shape(&plan(&mut s, query)), expected, "{query}");
+    }
+    // The scan stops at the limit: it reads 3 rows, not 20,000.
+    let analyzed = plan(&mut s, "ANALYZE SELECT * FROM books WHERE genre = 'novel' LIMIT 3");
+    let scan = analyzed.lines().find(|l| l.contains("Seq Scan")).unwrap();
+    assert_eq!(actual_rows(scan), 3.0, "{analyzed}");
+}
+// ANCHOR_END: order_and_limit
+
+/// `query`'s rows with the planner as it is, and with no index used (so
+/// every order is a sort and every join a hash join or a nested loop).
+fn with_and_without_indexes(
+    s: &mut Session<MemStore>,
+    query: &str,
+) -> (Vec<Vec<Value>>, Vec<Vec<Value>>) {
+    let planned = rows_of(s, query);
+    s.execute("SET enable_indexscan = off").remove(0).unwrap();
+    let sorted = rows_of(s, query);
+    s.execute("SET enable_indexscan = on").remove(0).unwrap();
+    (planned, sorted)
+}
+
+#[test]
+fn rows_in_index_order_are_the_rows_a_sort_gives() {
+    let mut s = new_shop(1);
+    // NULLs too, which an index holds apart and a sort puts last
+    // (ascending) or first (descending).
+    s.execute("UPDATE books SET year = NULL WHERE id % 97 = 0").remove(0).unwrap();
+    s.execute("ANALYZE").remove(0).unwrap();
+    let mut rng = Rng::new(11);
+    let mut ordered = 0;
+    for _ in 0..60 {
+        let column = ["id", "year"][rng.below(2) as usize];
+        let direction = ["", " DESC"][rng.below(2) as usize];
+        let filter = match rng.below(3) {
+            0 => String::new(),
+            1 => format!(" WHERE year > {}", 1800 + rng.below(225)),
+            _ => format!(" WHERE genre = 'novel' AND id > {}", rng.below(2000)),
+        };
+        let (limit, offset) = (1 + rng.below(30), rng.below(5));
+        // The sort key and the key: rows equal on the sort key may come
+        // in either order, so compare those two columns.
+        let query = format!(
+            "SELECT {column}, id FROM books{filter} ORDER BY {column}{direction} LIMIT {limit} OFFSET {offset}"
+        );
+        if !plan(&mut s, &query).contains("Sort") {
+            ordered += 1;
+        }
+        let (planned, sorted) = with_and_without_indexes(&mut s, &query);
+        let keys = |rows: &[Vec<Value>]| rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&planned), keys(&sorted), "{query}");
+        assert_eq!(planned.len(), sorted.len(), "{query}");
+        if column == "id" {
+            assert_eq!(planned, sorted, "{query}");
+        }
+    }
+    assert!(ordered > 20, "only {ordered} of 60 queries used an index's order");
+}
+
+// ANCHOR: same_join_rows
+#[test]
+fn every_join_plan_returns_the_rows_of_a_nested_loop() {
+    let s = &mut new_shop(1);
+    let mut rng = Rng::new(5);
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for _ in 0..40 {
+        // Two or three tables, each filtered so that the nested loops
+        // stay small, joined by equalities and now and then by something
+        // else, or by nothing.
+        let books = match rng.below(3) {
+            0 => format!("b.year = {}", 1800 + rng.below(225)),
+            1 => "b.genre = 'poetry'".to_string(),
+            _ => format!("b.id < {}", rng.below(60)),
+        };
+        let sales = format!("s.day <= {}", 1 + rng.below(8));
+        let authors =
+            ["a.country = 'Japan'", "a.id > 90", "a.name LIKE 'author 1%'"][rng.below(3) as usize];
+        let link = ["b.author = a.id", "a.id < b.author", "b.author = a.id AND a.id % 2 = 0"]
+            [rng.below(3) as usize];
+        let query = match rng.below(4) {
+            0 => format!("SELECT b.id, a.id FROM books b JOIN authors a ON {link} WHERE {books}"),
+            1 => format!(
+                "SELECT s.id, b.id FROM sales s, books b WHERE s.book = b.id AND {sales} AND {books}"
+            ),
+            2 => format!(
+                "SELECT a.id, b.id, s.id FROM authors a JOIN books b ON {link} \
+                 JOIN sales s ON s.book = b.id WHERE {sales} AND {authors}"
+            ),
+            // Authors joined to nothing: each pair with each of them.
+            _ => format!(
+                "SELECT s.id, b.id, a.id FROM sales s, books b, authors a \
+                 WHERE s.book = b.id AND {sales} AND {authors}"
+            ),
+        };
+        let mut rows = Vec::new();
+        for settings in [
+            "SET enable_hashjoin = on; SET enable_indexscan = on",
+            "SET enable_hashjoin = off; SET enable_indexscan = on",
+            "SET enable_hashjoin = on; SET enable_indexscan = off",
+            "SET enable_hashjoin = off; SET enable_indexscan = off",
+        ] {
+            for done in s.execute(settings) {
+                done.unwrap();
+            }
+            for node in shape(&plan(s, &query)) {
+                for method in ["Hash Join", "Nested Loop", "Index Scan using books_pkey"] {
+                    if node.starts_with(method) {
+                        *seen.entry(method).or_default() += 1;
+                    }
+                }
+            }
+            let mut these = rows_of(s, &query);
+            these.sort_by(|a, b| {
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| x.sort_cmp(y))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            rows.push(these);
+        }
+        for these in &rows[..3] {
+            assert_eq!(these, &rows[3], "{query}");
+        }
+    }
+    for method in ["Hash Join", "Nested Loop", "Index Scan using books_pkey"] {
+        assert!(seen.get(method).copied().unwrap_or(0) >= 5, "{method}: {seen:?}");
+    }
+}
+// ANCHOR_END: same_join_rows
+
 #[test]
 fn plans_for_the_book() {
     let mut s = shop();
@@ -72,6 +280,10 @@ fn plans_for_the_book() {
         "SELECT title, price FROM books WHERE genre = 'poetry' AND price > 20",
         "SELECT a.name, count(*) AS n FROM books b JOIN authors a ON a.id = b.author
            WHERE b.year BETWEEN 1900 AND 1910 GROUP BY a.name ORDER BY n DESC, a.name LIMIT 3",
+        "SELECT b.title, s.quantity FROM sales s JOIN books b ON b.id = s.book WHERE s.day = 100",
+        "SELECT a.name, sum(s.quantity) FROM authors a JOIN books b ON b.author = a.id
+           JOIN sales s ON s.book = b.id WHERE a.country = 'Japan' GROUP BY a.name",
+        "SELECT title, year FROM books ORDER BY year DESC LIMIT 3",
     ];
     let plans: Vec<String> =
         queries.iter().map(|q| format!("EXPLAIN {q}\n{}", plan(&mut s, q))).collect();

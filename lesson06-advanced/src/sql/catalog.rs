@@ -19,10 +19,14 @@
 //! transactional too, as in PostgreSQL. The keys are visible to the
 //! key-value commands: `SCAN "" ""` shows how SQL's rows are stored.
 
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+
+use hashbrown::HashMap;
 use lesson01_intro::KeyRange;
 use lesson04_indexing::btree::PageStore;
 
 use super::error::{Error, Result, code};
+use super::stats::TableStats;
 use super::value::{DataType, Value, decode_row, encode_key, encode_row};
 use crate::mvcc::Transaction;
 
@@ -129,21 +133,53 @@ pub fn index_key(table: &str, index: &str, value: &Value, key: &Value) -> Vec<u8
 pub fn stats<S: PageStore>(
     txn: &mut Transaction<S>,
     name: &str,
-) -> Result<Option<super::stats::TableStats>> {
-    match txn.get(&[STATS, name.as_bytes()].concat())? {
-        None => Ok(None),
-        Some(json) => serde_json::from_slice(&json)
-            .map(Some)
-            .map_err(|e| Error::new(code::INTERNAL, format!("statistics do not decode: {e}"))),
+) -> Result<Option<Arc<TableStats>>> {
+    let Some(json) = txn.get(&[STATS, name.as_bytes()].concat())? else { return Ok(None) };
+    if let Some(stats) = decoded().stats.get(&json) {
+        return Ok(Some(stats.clone()));
     }
+    let stats: Arc<TableStats> = Arc::new(
+        serde_json::from_slice(&json)
+            .map_err(|e| Error::new(code::INTERNAL, format!("statistics do not decode: {e}")))?,
+    );
+    remember(|d| &mut d.stats, json, stats.clone());
+    Ok(Some(stats))
 }
 
+// ANCHOR: decoded
+/// Schemas and statistics already decoded, by their bytes. The same bytes
+/// always decode to the same value, so an entry is never stale, whatever
+/// transaction or snapshot read the bytes: a cache keyed by content needs
+/// no invalidation. It saves decoding the JSON of each table a query
+/// names, and of its statistics, histograms and all: most of the time of
+/// a lookup by key, before.
+#[derive(Default)]
+struct Decoded {
+    tables: HashMap<Vec<u8>, Table>,
+    stats: HashMap<Vec<u8>, Arc<TableStats>>,
+}
+
+/// Entries kept of each kind; past that, the cache starts afresh.
+const DECODED: usize = 256;
+
+fn decoded() -> MutexGuard<'static, Decoded> {
+    static CACHE: LazyLock<Mutex<Decoded>> = LazyLock::new(Mutex::default);
+    // A panic elsewhere cannot leave an entry half made: take it anyway.
+    CACHE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn remember<T>(map: impl Fn(&mut Decoded) -> &mut HashMap<Vec<u8>, T>, bytes: Vec<u8>, value: T) {
+    let mut cache = decoded();
+    let map = map(&mut cache);
+    if map.len() >= DECODED {
+        map.clear();
+    }
+    map.insert(bytes, value);
+}
+// ANCHOR_END: decoded
+
 /// Stores what ANALYZE found for table `name`.
-pub fn set_stats<S: PageStore>(
-    txn: &mut Transaction<S>,
-    name: &str,
-    stats: &super::stats::TableStats,
-) {
+pub fn set_stats<S: PageStore>(txn: &mut Transaction<S>, name: &str, stats: &TableStats) {
     let json = serde_json::to_vec(stats).expect("statistics serialize");
     txn.set([STATS, name.as_bytes()].concat(), json);
 }
@@ -217,17 +253,23 @@ pub fn row_key(table: &str, key: &Value) -> Vec<u8> {
 
 /// The tables, by name.
 pub fn tables<S: PageStore>(txn: &mut Transaction<S>) -> Result<Vec<Table>> {
-    txn.scan(KeyRange::prefix(TABLES))?.into_iter().map(|(_, json)| decode_table(&json)).collect()
+    txn.scan(KeyRange::prefix(TABLES))?.into_iter().map(|(_, json)| decode_table(json)).collect()
 }
 
-fn decode_table(json: &[u8]) -> Result<Table> {
-    serde_json::from_slice(json)
-        .map_err(|e| Error::new(code::INTERNAL, format!("a table's schema does not decode: {e}")))
+fn decode_table(json: Vec<u8>) -> Result<Table> {
+    if let Some(table) = decoded().tables.get(&json) {
+        return Ok(table.clone());
+    }
+    let table: Table = serde_json::from_slice(&json).map_err(|e| {
+        Error::new(code::INTERNAL, format!("a table's schema does not decode: {e}"))
+    })?;
+    remember(|d| &mut d.tables, json, table.clone());
+    Ok(table)
 }
 
 /// The table called `name`, or `None`.
 pub fn find<S: PageStore>(txn: &mut Transaction<S>, name: &str) -> Result<Option<Table>> {
-    txn.get(&table_key(name))?.map(|json| decode_table(&json)).transpose()
+    txn.get(&table_key(name))?.map(decode_table).transpose()
 }
 
 /// The table called `name`.

@@ -17,7 +17,8 @@ use super::ast::{
 };
 use super::catalog::{self, Column, Table};
 use super::error::{Error, Result, code};
-use super::plan::{self, Scan, Settings};
+use super::join::{self, Step};
+use super::plan::{self, Settings, Wanted};
 use super::value::{DataType, Value, arithmetic, encode_key, like};
 use super::{explain, stats};
 use crate::mvcc::Transaction;
@@ -201,6 +202,21 @@ fn distinct_columns(table: &Table, targets: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// Whether `row` passes every one of `conditions`.
+pub(super) fn passes(conditions: &[Expr], scope: &Scope, row: &[Value]) -> Result<bool> {
+    for condition in conditions {
+        if !matches(Some(condition), scope, row)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The value of `expr` for `row`, whose columns are `scope`'s.
+pub(super) fn eval_in(expr: &Expr, scope: &Scope, row: &[Value]) -> Result<Value> {
+    eval(expr, &RowEnv { scope, row })
+}
+
 /// Whether `row` passes the filter: only a `TRUE` passes; `FALSE` and
 /// `NULL` do not.
 fn matches(filter: Option<&Expr>, scope: &Scope, row: &[Value]) -> Result<bool> {
@@ -211,14 +227,15 @@ fn matches(filter: Option<&Expr>, scope: &Scope, row: &[Value]) -> Result<bool> 
 }
 
 /// The columns of a relation: for each, the table (or alias) it comes
-/// from and its name.
+/// from, its name and its type.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Scope {
     columns: Vec<(String, String, DataType)>,
 }
 
 impl Scope {
-    fn of(table: &Table, alias: Option<&str>) -> Self {
+    /// The columns of `table`, called `alias` (or its name).
+    pub(super) fn of(table: &Table, alias: Option<&str>) -> Self {
         let from = alias.unwrap_or(&table.name).to_string();
         Scope {
             columns: table
@@ -227,6 +244,11 @@ impl Scope {
                 .map(|c| (from.clone(), c.name.clone(), c.data_type))
                 .collect(),
         }
+    }
+
+    /// These columns, then `other`'s.
+    pub(super) fn extend(&mut self, other: &Scope) {
+        self.columns.extend(other.columns.iter().cloned());
     }
 
     /// The index of column `name`, qualified by `table` or not.
@@ -604,93 +626,216 @@ fn items_named(expr: &Expr, scope: &Scope, widths: &[usize]) -> Vec<usize> {
     out
 }
 
-// ANCHOR: plan_from
-/// The plan of the `FROM` clause: for each table, the cheapest way to read
-/// the rows that the `WHERE`'s conditions on it alone keep (the conditions
-/// are *pushed down* to the scan); the tables joined in order.
-pub(super) fn plan_from<S: PageStore>(
+// ANCHOR: query
+/// A `SELECT`, checked and planned: how its tables are read and joined,
+/// and what is left to do with the rows.
+#[derive(Debug)]
+pub(super) struct Query {
+    /// The columns of the `FROM` clause's tables, in its order.
+    pub scope: Scope,
+    /// The select list, with `*` spelled out, and each item's alias.
+    pub items: Vec<(Expr, Option<String>)>,
+    /// The output columns' names.
+    pub columns: Vec<String>,
+    /// The `GROUP BY` keys.
+    pub group_by: Vec<Expr>,
+    /// The aggregates of the select list, `HAVING` and `ORDER BY`.
+    pub aggregates: Vec<Expr>,
+    /// Whether the rows are grouped (by keys, or all in one group).
+    pub grouped: bool,
+    /// The tables in the order they are joined, each with its scan and
+    /// its join.
+    pub steps: Vec<Step>,
+    /// The `WHERE`'s conditions that no scan or join checks: those of a
+    /// `SELECT` without tables.
+    pub filter: Vec<Expr>,
+    /// Whether the scan gives the rows in `ORDER BY`'s order, so that no
+    /// sort is needed.
+    pub sorted: bool,
+    /// The rows the scan may stop after (`LIMIT` + `OFFSET`), when nothing
+    /// between the scan and the limit changes which rows come first.
+    pub stop_after: Option<usize>,
+}
+// ANCHOR_END: query
+
+// ANCHOR: prepare
+/// Checks a `SELECT` (every name and grouping rule, whether or not any row
+/// comes) and plans it. Each condition of the `WHERE` and the `ON`s goes
+/// to the one table it names (it is *pushed down* to that table's scan)
+/// or, if it names several, to the join that first has them all.
+pub(super) fn prepare<S: PageStore>(
     txn: &mut Transaction<S>,
     select: &Select,
     settings: Settings,
-) -> Result<(Scope, Vec<Scan>)> {
+) -> Result<Query> {
     let (scope, tables) = scope_of(txn, &select.from)?;
+    let items = select_items(select, &scope)?;
+    let columns: Vec<String> = items.iter().map(|(e, a)| header(e, a.as_ref())).collect();
+    let group_by = group_keys(select, &items, &columns, &scope)?;
+    let mut aggregates = Vec::new();
+    for expr in items
+        .iter()
+        .map(|(e, _)| e)
+        .chain(&select.having)
+        .chain(select.order_by.iter().map(|(e, _)| e))
+    {
+        aggregates_in(expr, &mut aggregates)?;
+    }
+    let grouped = !group_by.is_empty() || !aggregates.is_empty() || select.having.is_some();
+    check_clauses(select, &scope, &tables, &items, &group_by, grouped)?;
+    // Each condition to its table, or to the joins.
     let widths: Vec<usize> = tables.iter().map(|t| t.columns.len()).collect();
     let mut pushed: Vec<Vec<Expr>> = vec![Vec::new(); tables.len()];
-    for condition in select.filter.as_ref().map(conjuncts).unwrap_or_default() {
-        if let [item] = items_named(&condition, &scope, &widths)[..] {
-            pushed[item].push(condition);
+    let mut joins = Vec::new();
+    let mut filter = Vec::new();
+    let ons = select.from.iter().filter_map(|item| item.on.as_ref());
+    for condition in select.filter.iter().chain(ons).flat_map(conjuncts) {
+        match items_named(&condition, &scope, &widths)[..] {
+            // A constant: checked on the first table's rows, if any.
+            [] if tables.is_empty() => filter.push(condition),
+            [] => pushed[0].push(condition),
+            [item] => pushed[item].push(condition),
+            ref several => joins.push(join::Condition { items: several.to_vec(), expr: condition }),
         }
+    }
+    // One table, not grouped: its scan may give the order and stop early.
+    let offset = count(select.offset.as_ref(), "OFFSET")?.unwrap_or(0);
+    let limit = count(select.limit.as_ref(), "LIMIT")?;
+    let alone = tables.len() == 1 && !grouped;
+    let order = tables.first().filter(|_| alone).and_then(|table| {
+        let name = select.from[0].alias.as_deref().unwrap_or(&table.name);
+        order_column(select, &items, &columns, table, name)
+    });
+    let mut wanted = Wanted { order, rows: None };
+    if alone && (select.order_by.is_empty() || order.is_some()) {
+        wanted.rows = limit.map(|l| l.saturating_add(offset));
     }
     let mut scans = Vec::new();
     for ((item, table), conditions) in select.from.iter().zip(&tables).zip(pushed) {
         let name = item.alias.as_deref().unwrap_or(&item.table);
-        scans.push(plan::plan_scan(txn, table, name, conditions, settings)?);
+        let wanted = if alone { wanted } else { Wanted::default() };
+        scans.push(plan::plan_scan(txn, table, name, conditions, settings, wanted)?);
     }
-    Ok((scope, scans))
+    let sorted = order.is_some() && scans.first().is_some_and(|s| s.ordered);
+    let stop_after = wanted.rows.filter(|_| select.order_by.is_empty() || sorted);
+    let steps = join::plan(scans, &joins, settings);
+    Ok(Query {
+        scope,
+        items,
+        columns,
+        group_by,
+        aggregates,
+        grouped,
+        steps,
+        filter,
+        sorted,
+        stop_after,
+    })
 }
-// ANCHOR_END: plan_from
+// ANCHOR_END: prepare
 
-/// The rows of the `FROM` clause: each table read as planned, joined to
-/// the rows before it by a nested loop. With a profile, each step's rows
-/// and time are noted for `EXPLAIN ANALYZE`.
-fn from<S: PageStore>(
-    txn: &mut Transaction<S>,
-    select: &Select,
-    scans: &[Scan],
-    mut profile: Option<&mut Profile>,
-) -> Result<Vec<Vec<Value>>> {
-    let mut rows: Vec<Vec<Value>> = vec![Vec::new()]; // one empty row: `SELECT 1` has one
-    let mut joined_scope = Scope::default();
-    for (item, scan) in select.from.iter().zip(scans) {
-        let started = Instant::now();
-        let scope = Scope::of(&scan.table, Some(&scan.name));
-        let mut right = Vec::new();
-        for row in plan::read(txn, scan)? {
-            if scan
-                .conditions
-                .iter()
-                .try_fold(true, |ok, c| Ok::<_, Error>(ok && matches(Some(c), &scope, &row)?))?
-            {
-                right.push(row);
+/// The select list, with `*` spelled out.
+fn select_items(select: &Select, scope: &Scope) -> Result<Vec<(Expr, Option<String>)>> {
+    let mut items: Vec<(Expr, Option<String>)> = Vec::new();
+    for item in &select.items {
+        match item {
+            SelectItem::Expr(expr, alias) => items.push((expr.clone(), alias.clone())),
+            SelectItem::Wildcard(None) if select.from.is_empty() => {
+                let message = "SELECT * with no tables specified is not valid";
+                return Err(Error::new(code::SYNTAX, message));
             }
-        }
-        if let Some(profile) = profile.as_deref_mut() {
-            profile.scans.push((right.len(), started.elapsed()));
-        }
-        let started = Instant::now();
-        joined_scope.columns.extend(scope.columns);
-        let mut joined = Vec::new();
-        for left in &rows {
-            for row in &right {
-                let combined: Vec<Value> = left.iter().chain(row).cloned().collect();
-                if matches(item.on.as_ref(), &joined_scope, &combined)? {
-                    joined.push(combined);
+            SelectItem::Wildcard(table) => {
+                let before = items.len();
+                for (t, name, _) in &scope.columns {
+                    if table.as_ref().is_none_or(|table| table == t) {
+                        let column = Expr::Column {
+                            table: Some(t.clone()),
+                            name: name.clone(),
+                            position: 0,
+                        };
+                        items.push((column, None));
+                    }
+                }
+                if items.len() == before && table.is_some() {
+                    let t = table.as_ref().expect("checked");
+                    return Err(Error::new(
+                        code::UNDEFINED_TABLE,
+                        format!("missing FROM-clause entry for table \"{t}\""),
+                    ));
                 }
             }
         }
-        if let Some(profile) = profile.as_deref_mut() {
-            profile.joins.push((joined.len(), started.elapsed()));
-        }
-        rows = joined;
     }
-    Ok(rows)
+    Ok(items)
 }
 
-/// What `EXPLAIN ANALYZE` measures: rows and time of each step.
-#[derive(Debug, Default)]
-pub(super) struct Profile {
-    /// Each table's scan.
-    pub scans: Vec<(usize, Duration)>,
-    /// Each join (the first is with the one empty row: trivial).
-    pub joins: Vec<(usize, Duration)>,
-    /// The `WHERE` over the joined rows.
-    pub filter: Option<(usize, Duration)>,
-    /// Grouping and aggregates.
-    pub group: Option<(usize, Duration)>,
-    /// The sort.
-    pub sort: Option<(usize, Duration)>,
-    /// The limit.
-    pub limit: Option<(usize, Duration)>,
+/// Checks every name of the `WHERE`, the `ON`s, `GROUP BY`, the select
+/// list and `HAVING`, and the grouping rules, before any row is read.
+fn check_clauses(
+    select: &Select,
+    scope: &Scope,
+    tables: &[Table],
+    items: &[(Expr, Option<String>)],
+    group_by: &[Expr],
+    grouped: bool,
+) -> Result<()> {
+    let no_aggregates = |expr: &Expr, clause: &str| -> Result<()> {
+        let mut found = Vec::new();
+        aggregates_in(expr, &mut found)?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        let message = format!("aggregate functions are not allowed in {clause}");
+        Err(Error::new(code::GROUPING, message))
+    };
+    if let Some(filter) = &select.filter {
+        check(filter, scope, None)?;
+        no_aggregates(filter, "WHERE")?;
+    }
+    // An `ON` sees the tables up to its own, not those after.
+    let mut width = 0;
+    for (item, table) in select.from.iter().zip(tables) {
+        width += table.columns.len();
+        if let Some(on) = &item.on {
+            check(on, &Scope { columns: scope.columns[..width].to_vec() }, None)?;
+            no_aggregates(on, "JOIN conditions")?;
+        }
+    }
+    for key in group_by {
+        check(key, scope, None)?;
+    }
+    let grouping = grouped.then_some(group_by);
+    for expr in items.iter().map(|(e, _)| e).chain(&select.having) {
+        check(expr, scope, grouping)?;
+    }
+    Ok(())
+}
+
+/// The column of `table` (called `name`) that `ORDER BY` sorts by, if it
+/// sorts by one column of it (named, or an output column that is one),
+/// and whether descending.
+fn order_column(
+    select: &Select,
+    items: &[(Expr, Option<String>)],
+    columns: &[String],
+    table: &Table,
+    name: &str,
+) -> Option<(usize, bool)> {
+    let [(key, order)] = &select.order_by[..] else { return None };
+    // As `sort_key` reads it: a position, an output column's name, or an
+    // expression over the input.
+    let expr = match key {
+        Expr::Literal(Value::Integer(n)) => {
+            &items.get(usize::try_from(*n).ok()?.checked_sub(1)?)?.0
+        }
+        Expr::Column { table: None, name, .. }
+            if columns.iter().filter(|c| *c == name).count() == 1 =>
+        {
+            &items[columns.iter().position(|c| c == name).expect("counted")].0
+        }
+        other => other,
+    };
+    Some((plan::column_of(table, name, expr)?, *order == Order::Descending))
 }
 
 /// The aggregates in `expr`, added to `out` once each.
@@ -796,89 +941,58 @@ fn header(expr: &Expr, alias: Option<&String>) -> String {
     }
 }
 
+/// What `EXPLAIN ANALYZE` measures: rows and time of each step.
+#[derive(Debug, Default)]
+pub(super) struct Profile {
+    /// Each table's scan and join, in join order.
+    pub steps: Vec<join::StepProfile>,
+    /// The conditions of a `SELECT` without tables.
+    pub filter: Option<(usize, Duration)>,
+    /// Grouping and aggregates.
+    pub group: Option<(usize, Duration)>,
+    /// The sort.
+    pub sort: Option<(usize, Duration)>,
+    /// The limit.
+    pub limit: Option<(usize, Duration)>,
+}
+
 // ANCHOR: select
-/// Runs a `SELECT`: from, where, group by, having, select list, order by,
-/// offset and limit, in that order.
+/// Runs a `SELECT`: plans it, then from, where, group by, having, select
+/// list, order by, offset and limit, in that order.
 pub(super) fn select<S: PageStore>(
     txn: &mut Transaction<S>,
     select: &Select,
     settings: Settings,
+    profile: Option<&mut Profile>,
+) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
+    let query = prepare(txn, select, settings)?;
+    run(txn, select, &query, profile)
+}
+
+/// Runs a planned `SELECT`.
+pub(super) fn run<S: PageStore>(
+    txn: &mut Transaction<S>,
+    select: &Select,
+    query: &Query,
     mut profile: Option<&mut Profile>,
 ) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
-    let (scope, scans) = plan_from(txn, select, settings)?;
-    // The select list, with `*` spelled out.
-    let mut items: Vec<(Expr, Option<String>)> = Vec::new();
-    for item in &select.items {
-        match item {
-            SelectItem::Expr(expr, alias) => items.push((expr.clone(), alias.clone())),
-            SelectItem::Wildcard(None) if select.from.is_empty() => {
-                let message = "SELECT * with no tables specified is not valid";
-                return Err(Error::new(code::SYNTAX, message));
-            }
-            SelectItem::Wildcard(table) => {
-                let before = items.len();
-                for (t, name, _) in &scope.columns {
-                    if table.as_ref().is_none_or(|table| table == t) {
-                        let column = Expr::Column {
-                            table: Some(t.clone()),
-                            name: name.clone(),
-                            position: 0,
-                        };
-                        items.push((column, None));
-                    }
-                }
-                if items.len() == before && table.is_some() {
-                    let t = table.as_ref().expect("checked");
-                    return Err(Error::new(
-                        code::UNDEFINED_TABLE,
-                        format!("missing FROM-clause entry for table \"{t}\""),
-                    ));
-                }
-            }
-        }
-    }
-    let columns: Vec<String> = items.iter().map(|(e, a)| header(e, a.as_ref())).collect();
-    let group_by = group_keys(select, &items, &columns, &scope)?;
-    let mut aggregates = Vec::new();
-    for expr in items
-        .iter()
-        .map(|(e, _)| e)
-        .chain(&select.having)
-        .chain(select.order_by.iter().map(|(e, _)| e))
-    {
-        aggregates_in(expr, &mut aggregates)?;
-    }
-    let grouped = !group_by.is_empty() || !aggregates.is_empty() || select.having.is_some();
-    // Every name is checked now, whether or not any row comes.
-    if let Some(filter) = &select.filter {
-        check(filter, &scope, None)?;
-        let mut found = Vec::new();
-        aggregates_in(filter, &mut found)?;
-        if !found.is_empty() {
-            let message = "aggregate functions are not allowed in WHERE";
-            return Err(Error::new(code::GROUPING, message));
-        }
-    }
-    for key in &group_by {
-        check(key, &scope, None)?;
-    }
-    let grouping = grouped.then_some(group_by.as_slice());
-    for expr in items.iter().map(|(e, _)| e).chain(&select.having) {
-        check(expr, &scope, grouping)?;
-    }
-    // Checked: now the rows. (`EXPLAIN` stops here: it checks, not runs.)
-    if settings.dry_run {
-        return Ok((columns, Vec::new()));
-    }
-    let rows = from(txn, select, &scans, profile.as_deref_mut())?;
+    let Query { scope, items, columns, group_by, aggregates, grouped, .. } = query;
+    let rows = if query.steps.is_empty() {
+        vec![Vec::new()] // `SELECT 1` has one row
+    } else {
+        let steps = profile.as_deref_mut().map(|p| &mut p.steps);
+        join::run(txn, &query.steps, query.stop_after, steps)?
+    };
     let started = Instant::now();
     let mut filtered = Vec::new();
     for row in rows {
-        if matches(select.filter.as_ref(), &scope, &row)? {
+        if passes(&query.filter, scope, &row)? {
             filtered.push(row);
         }
     }
-    if let Some(profile) = profile.as_deref_mut() {
+    if let Some(profile) = profile.as_deref_mut()
+        && !query.filter.is_empty()
+    {
         profile.filter = Some((filtered.len(), started.elapsed()));
     }
     // Each output row with its sort keys.
@@ -888,24 +1002,19 @@ pub(super) fn select<S: PageStore>(
         let keys = select
             .order_by
             .iter()
-            .map(|(e, _)| sort_key(e, &columns, &values, env))
+            .map(|(e, _)| sort_key(e, columns, &values, env))
             .collect::<Result<Vec<_>>>()?;
         output.push((values, keys));
         Ok(())
     };
     let started = Instant::now();
-    if grouped {
-        for (key, members) in groups(&group_by, &scope, &filtered)? {
+    if *grouped {
+        for (key, members) in groups(group_by, scope, &filtered)? {
             let values = aggregates
                 .iter()
-                .map(|a| aggregate(a, &scope, &members))
+                .map(|a| aggregate(a, scope, &members))
                 .collect::<Result<Vec<_>>>()?;
-            let env = GroupEnv {
-                group_by: &group_by,
-                key: &key,
-                aggregates: &aggregates,
-                values: &values,
-            };
+            let env = GroupEnv { group_by, key: &key, aggregates, values: &values };
             if let Some(having) = &select.having
                 && eval(having, &env)?.truth()? != Some(true)
             {
@@ -915,31 +1024,33 @@ pub(super) fn select<S: PageStore>(
         }
     } else {
         for row in &filtered {
-            emit(&RowEnv { scope: &scope, row })?;
+            emit(&RowEnv { scope, row })?;
         }
     }
     if let Some(profile) = profile.as_deref_mut()
-        && grouped
+        && *grouped
     {
         profile.group = Some((output.len(), started.elapsed()));
     }
     let started = Instant::now();
-    // A stable sort: rows equal on every key keep the order they came in.
-    output.sort_by(|(_, a), (_, b)| {
-        a.iter()
-            .zip(b)
-            .zip(&select.order_by)
-            .map(|((x, y), (_, order))| match order {
-                Order::Ascending => x.sort_cmp(y),
-                Order::Descending => y.sort_cmp(x),
-            })
-            .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    if let Some(profile) = profile.as_deref_mut()
-        && !select.order_by.is_empty()
-    {
-        profile.sort = Some((output.len(), started.elapsed()));
+    if !query.sorted {
+        // A stable sort: rows equal on every key keep the order they came in.
+        output.sort_by(|(_, a), (_, b)| {
+            a.iter()
+                .zip(b)
+                .zip(&select.order_by)
+                .map(|((x, y), (_, order))| match order {
+                    Order::Ascending => x.sort_cmp(y),
+                    Order::Descending => y.sort_cmp(x),
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        if let Some(profile) = profile.as_deref_mut()
+            && !select.order_by.is_empty()
+        {
+            profile.sort = Some((output.len(), started.elapsed()));
+        }
     }
     let started = Instant::now();
     let offset = count(select.offset.as_ref(), "OFFSET")?.unwrap_or(0);
@@ -951,7 +1062,7 @@ pub(super) fn select<S: PageStore>(
     {
         profile.limit = Some((rows.len(), started.elapsed()));
     }
-    Ok((columns, rows))
+    Ok((columns.clone(), rows))
 }
 // ANCHOR_END: select
 

@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 
 use lesson04_indexing::btree::PageStore;
 
-use super::ast::{BinaryOp, Expr, Order, Select, SelectItem};
+use super::ast::{BinaryOp, Expr, Order, Select};
 use super::error::Result;
-use super::execute::{self, Profile, conjuncts};
-use super::plan::{Access, Scan, Settings, column_stats, cost};
-use super::stats;
+use super::execute::{self, Profile};
+use super::join::{Actual, Method, Step};
+use super::plan::{Access, Scan, Settings, column_of, cost, sort_cost};
+use super::stats::ColumnStats;
 use super::value::Value;
 use crate::mvcc::Transaction;
 
@@ -28,7 +29,7 @@ struct Node {
     title: String,
     cost: f64,
     rows: f64,
-    actual: Option<(usize, Duration)>,
+    actual: Option<Actual>,
     details: Vec<String>,
     children: Vec<Node>,
 }
@@ -45,10 +46,15 @@ impl Node {
         }
     }
 
+    /// Notes what happened, as `EXPLAIN ANALYZE` shows it.
+    fn ran(&mut self, rows: usize, time: Duration) {
+        self.actual = Some(Actual { rows, time, loops: 1 });
+    }
+
     // ANCHOR: render
     /// The node's lines: its title with the estimates (and the actual rows
-    /// and time, analyzed), its details two columns in, its children under
-    /// `->` arrows.
+    /// and time, analyzed: per loop, as PostgreSQL shows them), its details
+    /// two columns in, its children under `->` arrows.
     fn render(&self, indent: usize, child: bool, out: &mut Vec<String>) {
         let arrow = if child { "->  " } else { "" };
         let mut line = format!(
@@ -58,10 +64,12 @@ impl Node {
             self.cost,
             self.rows.max(1.0)
         );
-        if let Some((rows, time)) = self.actual {
+        if let Some(Actual { rows, time, loops }) = self.actual {
+            let loops = loops.max(1);
             line.push_str(&format!(
-                " (actual time={:.3} rows={rows} loops=1)",
-                time.as_secs_f64() * 1000.0
+                " (actual time={:.3} rows={} loops={loops})",
+                time.as_secs_f64() * 1000.0 / loops as f64,
+                (rows as f64 / loops as f64).round()
             ));
         }
         out.push(line);
@@ -80,25 +88,31 @@ fn all(conditions: &[Expr]) -> String {
     conditions.iter().map(ToString::to_string).collect::<Vec<_>>().join(" AND ")
 }
 
-/// A scan's node.
-fn scan_node(scan: &Scan) -> Node {
+/// A scan's node (for a lookup: one lookup's, by `lookup`'s condition).
+fn scan_node(scan: &Scan, lookup: Option<(&Expr, &Option<String>)>) -> Node {
     let on = if scan.name == scan.table.name {
         scan.table.name.clone()
     } else {
         format!("{} {}", scan.table.name, scan.name)
     };
-    let (title, used) = match &scan.access {
-        Access::Sequential => (format!("Seq Scan on {on}"), &[][..]),
-        Access::PrimaryKey(bounds) => {
-            (format!("Index Scan using {}_pkey on {on}", scan.table.name), &bounds.conditions[..])
+    let backward = if scan.descending { " Backward" } else { "" };
+    let pkey = format!("{}_pkey", scan.table.name);
+    let (title, used) = match (&scan.access, lookup) {
+        (_, Some((condition, index))) => {
+            let index = index.as_ref().unwrap_or(&pkey);
+            (format!("Index Scan using {index} on {on}"), vec![condition.clone()])
         }
-        Access::Index { name, bounds, .. } => {
-            (format!("Index Scan using {name} on {on}"), &bounds.conditions[..])
+        (Access::Sequential, None) => (format!("Seq Scan on {on}"), vec![]),
+        (Access::PrimaryKey(bounds), None) => {
+            (format!("Index Scan{backward} using {pkey} on {on}"), bounds.conditions.clone())
+        }
+        (Access::Index { name, bounds, .. }, None) => {
+            (format!("Index Scan{backward} using {name} on {on}"), bounds.conditions.clone())
         }
     };
     let mut node = Node::new(title, scan.cost, scan.rows, None);
     if !used.is_empty() {
-        node.details.push(format!("Index Cond: {}", all(used)));
+        node.details.push(format!("Index Cond: {}", all(&used)));
     }
     let rest: Vec<Expr> = scan.conditions.iter().filter(|c| !used.contains(c)).cloned().collect();
     if !rest.is_empty() {
@@ -107,24 +121,59 @@ fn scan_node(scan: &Scan) -> Node {
     node
 }
 
-/// The fraction of pairs of rows a join condition keeps: for `a = b`
-/// between two columns, one over the larger number of distinct values (as
-/// PostgreSQL's `eqjoinsel` does when it has nothing better).
-fn join_selectivity(scans: &[Scan], condition: &Expr) -> f64 {
-    conjuncts(condition)
-        .iter()
-        .map(|c| match c {
-            Expr::Binary(BinaryOp::Eq, l, r) => {
-                match (column_stats(scans, l), column_stats(scans, r)) {
-                    (Some(a), Some(b)) => 1.0 / a.distinct.max(b.distinct).max(1.0),
-                    (Some(a), None) | (None, Some(a)) => 1.0 / a.distinct.max(1.0),
-                    _ => stats::default::EQUALITY,
-                }
-            }
-            other => stats::selectivity(other, &|e| column_stats(scans, e)),
-        })
-        .product()
+/// The statistics of the column `expr` is, among the steps' tables.
+fn column_stats<'a>(steps: &'a [Step], expr: &Expr) -> Option<&'a ColumnStats> {
+    steps.iter().find_map(|step| {
+        let column = column_of(&step.scan.table, &step.scan.name, expr)?;
+        step.scan.stats.as_ref().and_then(|s| s.columns.get(column))
+    })
 }
+
+// ANCHOR: joins
+/// The joins' nodes: each step's scan joined to the node of the steps
+/// before it.
+fn join_nodes(steps: &[Step], profile: &Profile) -> Option<Node> {
+    let mut node: Option<Node> = None;
+    for (k, step) in steps.iter().enumerate() {
+        let actual = profile.steps.get(k);
+        let lookup = match &step.method {
+            Method::Lookup { outer, inner, index, .. } => Some((
+                Expr::Binary(BinaryOp::Eq, Box::new(inner.clone()), Box::new(outer.clone())),
+                index,
+            )),
+            _ => None,
+        };
+        let mut inner = scan_node(&step.scan, lookup.as_ref().map(|(c, i)| (c, *i)));
+        inner.actual = actual.map(|a| a.scan);
+        let Some(outer) = node.take() else {
+            node = Some(inner);
+            continue;
+        };
+        let title = match step.method {
+            Method::Hash { .. } => "Hash Join",
+            _ => "Nested Loop",
+        };
+        let mut join = Node::new(title, step.cost, step.rows, Some(outer));
+        if let Method::Hash { conditions } = &step.method {
+            let keys: Vec<Expr> = conditions
+                .iter()
+                .map(|(o, i)| Expr::Binary(BinaryOp::Eq, Box::new(o.clone()), Box::new(i.clone())))
+                .collect();
+            join.details.push(format!("Hash Cond: {}", all(&keys)));
+            let mut hash = Node::new("Hash", inner.cost, inner.rows, Some(inner));
+            hash.actual = actual.map(|a| a.build);
+            inner = hash;
+        }
+        if !step.conditions.is_empty() {
+            join.details.push(format!("Join Filter: {}", all(&step.conditions)));
+        }
+        join.children.push(inner);
+        join.actual = actual.map(|a| a.join);
+        node = Some(join);
+    }
+    node
+}
+// ANCHOR_END: joins
 
 // ANCHOR: explain
 /// The lines of `EXPLAIN` (and, if `analyze`, of `EXPLAIN ANALYZE`, which
@@ -135,80 +184,50 @@ pub fn explain<S: PageStore>(
     settings: Settings,
     analyze: bool,
 ) -> Result<Vec<String>> {
-    // Every name and type rule checked, as for running it.
-    execute::select(txn, select, Settings { dry_run: true, ..settings }, None)?;
-    let (_, scans) = execute::plan_from(txn, select, settings)?;
+    let query = execute::prepare(txn, select, settings)?;
     let mut profile = Profile::default();
     let mut took = None;
     if analyze {
         let started = Instant::now();
-        execute::select(txn, select, settings, Some(&mut profile))?;
+        execute::run(txn, select, &query, Some(&mut profile))?;
         took = Some(started.elapsed());
     }
-    let mut node: Option<Node> = None;
-    for (i, (item, scan)) in select.from.iter().zip(&scans).enumerate() {
-        let mut right = scan_node(scan);
-        right.actual = profile.scans.get(i).copied();
-        node = Some(match node {
-            None => right,
-            Some(left) => {
-                let selectivity = item.on.as_ref().map_or(1.0, |on| join_selectivity(&scans, on));
-                let cost = left.cost + right.cost + left.rows * right.rows * cost::CPU_OPERATOR;
-                let rows = left.rows * right.rows * selectivity;
-                let mut join = Node::new("Nested Loop", cost, rows, Some(left));
-                join.children.push(right);
-                if let Some(on) = &item.on {
-                    join.details.push(format!("Join Filter: {on}"));
-                }
-                join.actual = profile.joins.get(i).copied();
-                join
-            }
-        });
+    let steps = &query.steps;
+    let mut node =
+        join_nodes(steps, &profile).unwrap_or_else(|| Node::new("Result", 0.01, 1.0, None));
+    if !query.filter.is_empty() {
+        node.details.push(format!("One-Time Filter: {}", all(&query.filter)));
+        if let Some((rows, time)) = profile.filter {
+            node.ran(rows, time);
+        }
     }
-    let mut node = node.unwrap_or_else(|| Node::new("Result", 0.01, 1.0, None));
-    // The WHERE's conditions that no single scan could take: on the join.
-    let pushed: Vec<&Expr> = scans.iter().flat_map(|s| &s.conditions).collect();
-    let rest: Vec<Expr> = select
-        .filter
-        .as_ref()
-        .map(conjuncts)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| !pushed.contains(&c))
-        .collect();
-    if !rest.is_empty() {
-        node.rows *= rest.iter().map(|c| join_selectivity(&scans, c)).product::<f64>();
-        node.details.push(format!("Filter: {}", all(&rest)));
-        node.actual = profile.filter.or(node.actual);
-    }
-    let aggregates =
-        select.items.iter().any(|item| matches!(item, SelectItem::Expr(e, _) if has_aggregate(e)));
-    if !select.group_by.is_empty() || aggregates || select.having.is_some() {
-        let groups = if select.group_by.is_empty() {
+    if query.grouped {
+        let groups = if query.group_by.is_empty() {
             1.0
         } else {
-            let distinct: f64 = select
+            let distinct: f64 = query
                 .group_by
                 .iter()
-                .map(|g| column_stats(&scans, g).map_or(200.0, |s| s.distinct + 1.0))
+                .map(|g| column_stats(steps, g).map_or(200.0, |s| s.distinct + 1.0))
                 .product();
             distinct.min(node.rows)
         };
-        let title = if select.group_by.is_empty() { "Aggregate" } else { "HashAggregate" };
+        let title = if query.group_by.is_empty() { "Aggregate" } else { "HashAggregate" };
         let cost = node.cost + node.rows * cost::CPU_OPERATOR;
         let mut group = Node::new(title, cost, groups, Some(node));
-        if !select.group_by.is_empty() {
-            group.details.push(format!("Group Key: {}", list(&select.group_by)));
+        if !query.group_by.is_empty() {
+            group.details.push(format!("Group Key: {}", list(&query.group_by)));
         }
         if let Some(having) = &select.having {
             group.details.push(format!("Filter: {having}"));
         }
-        group.actual = profile.group;
+        if let Some((rows, time)) = profile.group {
+            group.ran(rows, time);
+        }
         node = group;
     }
-    if !select.order_by.is_empty() {
-        let n = node.rows.max(2.0);
-        let cost = node.cost + n * n.log2() * 2.0 * cost::CPU_OPERATOR;
+    if !select.order_by.is_empty() && !query.sorted {
+        let cost = node.cost + sort_cost(node.rows);
         let rows = node.rows;
         let mut sort = Node::new("Sort", cost, rows, Some(node));
         let keys: Vec<String> = select
@@ -217,7 +236,9 @@ pub fn explain<S: PageStore>(
             .map(|(e, o)| format!("{e}{}", if *o == Order::Descending { " DESC" } else { "" }))
             .collect();
         sort.details.push(format!("Sort Key: {}", keys.join(", ")));
-        sort.actual = profile.sort;
+        if let Some((rows, time)) = profile.sort {
+            sort.ran(rows, time);
+        }
         node = sort;
     }
     if select.limit.is_some() || select.offset.is_some() {
@@ -225,8 +246,15 @@ pub fn explain<S: PageStore>(
             Some(Expr::Literal(Value::Integer(n))) => node.rows.min(*n as f64),
             _ => node.rows,
         };
-        let mut limit = Node::new("Limit", node.cost, rows, Some(node));
-        limit.actual = profile.limit;
+        // A scan that stops early costs only the share of it that is read.
+        let cost = match query.stop_after {
+            Some(needed) => node.cost * (needed as f64 / node.rows.max(1.0)).min(1.0),
+            None => node.cost,
+        };
+        let mut limit = Node::new("Limit", cost, rows, Some(node));
+        if let Some((rows, time)) = profile.limit {
+            limit.ran(rows, time);
+        }
         node = limit;
     }
     let mut lines = Vec::new();
@@ -240,9 +268,4 @@ pub fn explain<S: PageStore>(
 
 fn list(exprs: &[Expr]) -> String {
     exprs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-}
-
-fn has_aggregate(expr: &Expr) -> bool {
-    let mut found = Vec::new();
-    execute::aggregates_in(expr, &mut found).is_err() || !found.is_empty()
 }

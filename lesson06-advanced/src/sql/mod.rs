@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod error;
 pub mod execute;
 pub mod explain;
+pub mod join;
 pub mod lexer;
 pub mod parser;
 pub mod plan;
@@ -159,6 +160,8 @@ impl<S: PageStore> Session<S> {
                     ("enable_indexscan", "off" | "false") => self.settings.index_scans = false,
                     ("enable_seqscan", "on" | "true") => self.settings.seq_scans = true,
                     ("enable_seqscan", "off" | "false") => self.settings.seq_scans = false,
+                    ("enable_hashjoin", "on" | "true") => self.settings.hash_joins = true,
+                    ("enable_hashjoin", "off" | "false") => self.settings.hash_joins = false,
                     _ => {
                         let message = format!("unrecognized setting \"{name}\" = \"{value}\"");
                         return Err(Error::new("42704", message));
@@ -312,8 +315,8 @@ impl<S: PageStore> LineHandler for Session<S> {
                     {
                         Some(Err(e)) => e.render(""),
                         _ => format!(
-                            "the bookshop: {} books by 100 authors, indexed on genre and year, analyzed",
-                            batches.clamp(1, 100) * 2000
+                            "the bookshop: {n} books by 100 authors and {n} sales, indexed on genre, year and day, analyzed",
+                            n = batches.clamp(1, 100) * 2000
                         ),
                     }
                 }

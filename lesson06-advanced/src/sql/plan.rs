@@ -17,6 +17,7 @@
 //! entry 0.005, an operator 0.0025.
 
 use std::ops::Bound;
+use std::sync::Arc;
 
 use lesson01_intro::KeyRange;
 use lesson04_indexing::btree::PageStore;
@@ -24,7 +25,8 @@ use lesson04_indexing::btree::PageStore;
 use super::ast::{BinaryOp, Expr};
 use super::catalog::{self, Table};
 use super::error::Result;
-use super::stats::{self, ColumnStats, TableStats};
+use super::execute::{Scope, passes};
+use super::stats::{self, TableStats};
 use super::value::{DataType, Value, decode_row, encode_key};
 use crate::mvcc::Transaction;
 
@@ -54,14 +56,24 @@ pub struct Settings {
     /// `SET enable_seqscan = off` makes a sequential scan the last resort
     /// (PostgreSQL adds a huge cost to it rather than forbid it).
     pub seq_scans: bool,
-    /// Check a query, and plan it, without reading its rows (`EXPLAIN`).
-    pub dry_run: bool,
+    /// `SET enable_hashjoin = off` leaves nested loops only.
+    pub hash_joins: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { index_scans: true, seq_scans: true, dry_run: false }
+        Self { index_scans: true, seq_scans: true, hash_joins: true }
     }
+}
+
+/// What a query wants of a table's rows beyond its conditions, when the
+/// table is all it reads: an order, and how many rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// The column the rows should come ordered by, and whether descending.
+    pub order: Option<(usize, bool)>,
+    /// How many rows are needed (`LIMIT` + `OFFSET`), if not all.
+    pub rows: Option<usize>,
 }
 
 /// The cost PostgreSQL adds to a plan it was told not to use.
@@ -93,6 +105,9 @@ pub enum Access {
         column: usize,
         /// The range.
         bounds: Bounds,
+        /// Whether the rows whose value is `NULL` come too, after the others
+        /// (a whole index read for its order: `NULL`s sort last).
+        nulls: bool,
     },
 }
 
@@ -112,10 +127,16 @@ pub struct Scan {
     pub table_rows: f64,
     /// The rows kept, estimated.
     pub rows: f64,
-    /// The cost, estimated.
+    /// The cost of reading them all, estimated.
     pub cost: f64,
+    /// The pages the table fills, estimated.
+    pub pages: f64,
+    /// Whether the rows come in the order the query wants.
+    pub ordered: bool,
+    /// Whether they are read backwards (for a descending order).
+    pub descending: bool,
     /// The statistics used, if the table was analyzed.
-    pub stats: Option<TableStats>,
+    pub stats: Option<Arc<TableStats>>,
 }
 
 /// The column of `table` that `expr` is, if it is one of its columns
@@ -130,15 +151,17 @@ pub fn column_of(table: &Table, name: &str, expr: &Expr) -> Option<usize> {
 }
 
 // ANCHOR: plan_scan
-/// Plans reading `table` (called `name`) for rows that satisfy all of
+/// Plans reading `table` (called `name`) for the rows that satisfy all of
 /// `conditions`: every usable range, on the primary key or an index,
-/// against a sequential scan; the cheapest wins.
+/// against a sequential scan. The cheapest wins, counting the sort a path
+/// leaves to do and the share of its rows a limit needs (`wanted`).
 pub fn plan_scan<S: PageStore>(
     txn: &mut Transaction<S>,
     table: &Table,
     name: &str,
     conditions: Vec<Expr>,
     settings: Settings,
+    wanted: Wanted,
 ) -> Result<Scan> {
     let stats = catalog::stats(txn, &table.name)?;
     let table_rows = stats.as_ref().map_or(stats::default::ROWS, |s| s.rows).max(1.0);
@@ -153,7 +176,6 @@ pub fn plan_scan<S: PageStore>(
         conditions.iter().map(|c| stats::selectivity(c, &column_stats)).product()
     };
     let rows = (table_rows * selectivity(&conditions)).max(1.0);
-    let per_row = cost::CPU_TUPLE + cost::CPU_OPERATOR * conditions.len() as f64;
     let mut best = Scan {
         table: table.clone(),
         name: name.to_string(),
@@ -161,45 +183,97 @@ pub fn plan_scan<S: PageStore>(
         conditions: conditions.clone(),
         table_rows,
         rows,
-        cost: pages * cost::SEQ_PAGE
-            + table_rows * per_row
-            + if settings.seq_scans { 0.0 } else { DISABLED },
+        cost: 0.0,
+        pages,
+        ordered: false,
+        descending: false,
         stats: stats.clone(),
     };
+    best.cost = pages * cost::SEQ_PAGE
+        + table_rows * best.per_row()
+        + if settings.seq_scans { 0.0 } else { DISABLED };
+    // What a path really costs the query: a sort if its rows are not in
+    // the order wanted; only the share a limit needs if they are (or if no
+    // order is wanted), since reading stops there.
+    let effective = |cost: f64, ordered: bool| match wanted {
+        Wanted { order: Some(_), .. } if !ordered => cost + sort_cost(rows),
+        Wanted { rows: Some(needed), .. } => cost * (needed as f64 / rows).min(1.0),
+        Wanted { rows: None, .. } => cost,
+    };
+    let mut best_effective = effective(best.cost, false);
     if !settings.index_scans {
         return Ok(best);
     }
-    // A B+tree's descent: a few pages at random.
-    let descent = (table_rows.log(100.0).ceil().max(1.0) + 1.0) * cost::RANDOM_PAGE;
     let key = table.primary_key();
     let mut candidates: Vec<(usize, Option<String>)> = vec![(key, None)];
     candidates.extend(table.indexes.iter().map(|i| (i.column, Some(i.name.clone()))));
     for (column, index) in candidates {
-        let Some(bounds) = bounds(table, name, column, &conditions) else { continue };
-        let matched = (table_rows * selectivity(&bounds.conditions)).max(1.0);
-        let cost = match &index {
-            // Rows in key order: the range's pages are read in sequence.
-            None => descent + pages * (matched / table_rows) * cost::SEQ_PAGE + matched * per_row,
-            // An entry per row, then the row's page, at random: each row
-            // is on its own page until there are more rows than pages (the
-            // upper levels of the tree stay cached).
-            Some(_) => {
-                descent
-                    + matched.min(pages) * cost::RANDOM_PAGE
-                    + matched * (cost::CPU_INDEX_TUPLE + per_row)
+        let ordered = wanted.order.is_some_and(|(c, _)| c == column);
+        let (bounds, nulls) = match bounds(table, name, column, &conditions) {
+            Some(bounds) => (bounds, false),
+            // No range on this column: worth reading whole for its order.
+            None if ordered => {
+                let whole = Bounds {
+                    lower: Bound::Unbounded,
+                    upper: Bound::Unbounded,
+                    conditions: Vec::new(),
+                };
+                (whole, index.is_some())
             }
+            None => continue,
         };
-        if cost < best.cost {
+        let matched = (table_rows * selectivity(&bounds.conditions)).max(1.0);
+        let cost = range_cost(&best, matched, index.is_some());
+        let candidate = effective(cost, ordered);
+        if candidate < best_effective {
+            best_effective = candidate;
             best.cost = cost;
+            best.ordered = ordered;
+            best.descending = ordered && wanted.order.is_some_and(|(_, descending)| descending);
             best.access = match index {
                 None => Access::PrimaryKey(bounds),
-                Some(name) => Access::Index { name, column, bounds },
+                Some(name) => Access::Index { name, column, bounds, nulls },
             };
         }
     }
     Ok(best)
 }
 // ANCHOR_END: plan_scan
+
+// ANCHOR: range_cost
+/// The cost of reading `matched` rows of `scan`'s table through a B+tree:
+/// a descent, then the rows. By the primary key, the rows are in key order
+/// and their pages are read in sequence. Through an index, there is an
+/// entry per row, then the row's page, at random: each row on its own page
+/// until there are more rows than pages (the upper levels of the trees
+/// stay cached).
+pub fn range_cost(scan: &Scan, matched: f64, index: bool) -> f64 {
+    // A B+tree's descent: a few pages at random.
+    let descent = (scan.table_rows.log(100.0).ceil().max(1.0) + 1.0) * cost::RANDOM_PAGE;
+    if index {
+        descent
+            + matched.min(scan.pages) * cost::RANDOM_PAGE
+            + matched * (cost::CPU_INDEX_TUPLE + scan.per_row())
+    } else {
+        descent
+            + scan.pages * (matched / scan.table_rows) * cost::SEQ_PAGE
+            + matched * scan.per_row()
+    }
+}
+// ANCHOR_END: range_cost
+
+/// The cost of sorting `rows` rows: n log n comparisons.
+pub fn sort_cost(rows: f64) -> f64 {
+    let n = rows.max(2.0);
+    n * n.log2() * 2.0 * cost::CPU_OPERATOR
+}
+
+impl Scan {
+    /// The cost of handling one row read: the row, and its conditions.
+    fn per_row(&self) -> f64 {
+        cost::CPU_TUPLE + cost::CPU_OPERATOR * self.conditions.len() as f64
+    }
+}
 
 /// The range of `column`'s values that `conditions` allow, from those of
 /// the form `column op constant` and `column BETWEEN constant AND
@@ -293,14 +367,35 @@ fn after(prefix: &[u8]) -> Vec<u8> {
 }
 
 // ANCHOR: read
-/// The rows `scan` reads (before its conditions are checked).
-pub fn read<S: PageStore>(txn: &mut Transaction<S>, scan: &Scan) -> Result<Vec<Vec<Value>>> {
+/// The rows of `scan`'s table that `access` reads and its conditions keep,
+/// in the access's order (reversed if the scan reads backwards); no more
+/// than `limit` of them.
+pub fn read<S: PageStore>(
+    txn: &mut Transaction<S>,
+    scan: &Scan,
+    access: &Access,
+    limit: Option<usize>,
+) -> Result<Vec<Vec<Value>>> {
     let table = &scan.table;
-    match &scan.access {
-        Access::Sequential => catalog::scan(txn, table),
+    let width = table.columns.len();
+    let scope = Scope::of(table, Some(&scan.name));
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    // Keeps `row` if its conditions hold; whether the limit is reached.
+    let keep = |row: Vec<Value>, out: &mut Vec<Vec<Value>>| -> Result<bool> {
+        if passes(&scan.conditions, &scope, &row)? {
+            out.push(row);
+        }
+        Ok(out.len() >= limit)
+    };
+    if limit == 0 {
+        return Ok(out);
+    }
+    // Row keys are the prefix and the key's encoding, nothing after.
+    let prefix = catalog::rows_prefix(&table.name);
+    let range = match access {
+        Access::Sequential => KeyRange::prefix(&prefix),
         Access::PrimaryKey(bounds) => {
-            // Row keys are the prefix and the key's encoding, nothing after.
-            let prefix = catalog::rows_prefix(&table.name);
             let key = |v: &Value| {
                 let mut k = prefix.clone();
                 encode_key(v, &mut k);
@@ -316,46 +411,65 @@ pub fn read<S: PageStore>(txn: &mut Transaction<S>, scan: &Scan) -> Result<Vec<V
                 Bound::Excluded(v) => Bound::Excluded(key(v)),
                 Bound::Unbounded => Bound::Excluded(after(&prefix)),
             };
-            catalog::scan_keys(txn, table, KeyRange { start, end })
+            KeyRange { start, end }
         }
-        Access::Index { name, bounds, .. } => {
-            // Entries are the prefix, the value's encoding, then the key's:
-            // a byte FF after a value's encoding is past all its entries.
-            let prefix = catalog::index_prefix(&table.name, name);
-            let value = |v: &Value, past: bool| {
-                let mut k = prefix.clone();
-                encode_key(v, &mut k);
-                if past {
-                    k.push(0xff);
-                }
-                k
-            };
-            let start = match &bounds.lower {
-                Bound::Included(v) => Bound::Included(value(v, false)),
-                Bound::Excluded(v) => Bound::Excluded(value(v, true)),
-                // Not the NULLs, whose encoding is 00: no range holds them.
-                Bound::Unbounded => Bound::Excluded(value(&Value::Null, true)),
-            };
-            let end = match &bounds.upper {
-                Bound::Included(v) => Bound::Excluded(value(v, true)),
-                Bound::Excluded(v) => Bound::Excluded(value(v, false)),
-                Bound::Unbounded => Bound::Excluded(after(&prefix)),
-            };
-            let mut rows = Vec::new();
-            for (_, key) in txn.scan(KeyRange { start, end })? {
-                let key = decode_row(&key, 1)?.remove(0);
-                rows.extend(catalog::get(txn, table, &key)?);
+        Access::Index { name, bounds, nulls, .. } => {
+            let mut entries = txn.scan(index_range(&table.name, name, bounds))?;
+            if *nulls {
+                let only = Bound::Included(Value::Null);
+                let null = Bounds { lower: only.clone(), upper: only, conditions: Vec::new() };
+                entries.extend(txn.scan(index_range(&table.name, name, &null))?);
             }
-            Ok(rows)
+            if scan.descending {
+                entries.reverse();
+            }
+            for (_, key) in entries {
+                let key = decode_row(&key, 1)?.remove(0);
+                if let Some(row) = catalog::get(txn, table, &key)?
+                    && keep(row, &mut out)?
+                {
+                    break;
+                }
+            }
+            return Ok(out);
+        }
+    };
+    let mut pairs = txn.scan(range)?;
+    if scan.descending {
+        pairs.reverse();
+    }
+    for (_, bytes) in pairs {
+        if keep(decode_row(&bytes, width)?, &mut out)? {
+            break;
         }
     }
+    Ok(out)
 }
 // ANCHOR_END: read
 
-/// The statistics of the column `expr` is, among the scans' tables.
-pub fn column_stats<'a>(scans: &'a [Scan], expr: &Expr) -> Option<&'a ColumnStats> {
-    scans.iter().find_map(|scan| {
-        let column = column_of(&scan.table, &scan.name, expr)?;
-        scan.stats.as_ref().and_then(|s| s.columns.get(column))
-    })
+/// The keys of an index's entries for the values within `bounds`.
+/// Entries are the index's prefix, the value's encoding, then the key's:
+/// a byte FF after a value's encoding is past all its entries.
+fn index_range(table: &str, index: &str, bounds: &Bounds) -> KeyRange {
+    let prefix = catalog::index_prefix(table, index);
+    let value = |v: &Value, past: bool| {
+        let mut k = prefix.clone();
+        encode_key(v, &mut k);
+        if past {
+            k.push(0xff);
+        }
+        k
+    };
+    let start = match &bounds.lower {
+        Bound::Included(v) => Bound::Included(value(v, false)),
+        Bound::Excluded(v) => Bound::Excluded(value(v, true)),
+        // Not the NULLs, whose encoding is 00: no range holds them.
+        Bound::Unbounded => Bound::Excluded(value(&Value::Null, true)),
+    };
+    let end = match &bounds.upper {
+        Bound::Included(v) => Bound::Excluded(value(v, true)),
+        Bound::Excluded(v) => Bound::Excluded(value(v, false)),
+        Bound::Unbounded => Bound::Excluded(after(&prefix)),
+    };
+    KeyRange { start, end }
 }

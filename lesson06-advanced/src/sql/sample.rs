@@ -4,7 +4,9 @@
 //! `books` × 2,000 books by 100 authors in five countries. `genre` is
 //! 'novel' for 80% of the books and one of nine others for the rest, but
 //! 'poetry' for one book in 2,000; `year` is spread evenly over 1800–2024,
-//! `price` over 0.99–49.99. Indexes on `genre` and `year`, and statistics.
+//! `price` over 0.99–49.99. As many sales, each of a book chosen at random,
+//! on a day of 1–1,000. Indexes on `genre`, `year` and the sales' `day`,
+//! and statistics.
 
 use lesson05_replication::rng::Rng;
 
@@ -44,8 +46,26 @@ pub fn bookshop(batches: usize) -> Vec<String> {
             .collect();
         out.push(format!("INSERT INTO books VALUES {}", books.join(", ")));
     }
+    // Sales, after every book: the books are the same whatever follows.
+    out.push(
+        "CREATE TABLE sales (id INTEGER PRIMARY KEY, book INTEGER NOT NULL, quantity INTEGER, \
+         day INTEGER)"
+            .to_string(),
+    );
+    let books = batches as u64 * 2000;
+    for batch in 0..batches {
+        let sales: Vec<String> = (batch * 2000..(batch + 1) * 2000)
+            .map(|s| {
+                let (book, quantity, day) =
+                    (rng.below(books), 1 + rng.below(5), 1 + rng.below(1000));
+                format!("({s}, {book}, {quantity}, {day})")
+            })
+            .collect();
+        out.push(format!("INSERT INTO sales VALUES {}", sales.join(", ")));
+    }
     out.push("CREATE INDEX books_genre ON books (genre)".into());
     out.push("CREATE INDEX books_year ON books (year)".into());
+    out.push("CREATE INDEX sales_day ON sales (day)".into());
     out.push("ANALYZE".into());
     out
 }

@@ -345,8 +345,15 @@ pub fn encode_key(value: &Value, out: &mut Vec<u8>) {
         Value::Float(x) => {
             out.push(0x03);
             // Every NaN as the one NaN, which sorts above every number, as
-            // `compare` puts it (a NaN with its sign bit set would sort below).
-            let x = if x.is_nan() { f64::NAN } else { *x };
+            // `compare` puts it (a NaN with its sign bit set would sort
+            // below); -0 as 0, which it equals: equal values, equal keys.
+            let x = if x.is_nan() {
+                f64::NAN
+            } else if *x == 0.0 {
+                0.0
+            } else {
+                *x
+            };
             out.extend_from_slice(&encode_number(x));
         }
         Value::Text(s) => {
