@@ -127,7 +127,10 @@ fn planner_against_a_scan(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(5))
         .warm_up_time(Duration::from_secs(1));
-    for (name, sql) in QUERIES[..2].iter() {
+    // The key lookup and the range, and an equality on the indexed year
+    // (0.45% of the books), more selective than the range (0.9%).
+    let equality = ("index equality", "SELECT id, title FROM books WHERE year = 1950");
+    for (name, sql) in QUERIES[..2].iter().chain([&equality]) {
         group.bench_function(format!("{name}/planned"), |b| b.iter(|| run_ours(&mut session, sql)));
         session.execute("SET enable_indexscan = off").remove(0).unwrap();
         group.bench_function(format!("{name}/sequential scan"), |b| {

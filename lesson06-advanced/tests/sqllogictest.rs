@@ -36,6 +36,7 @@ use lesson06_advanced::sql::value::{DataType, Value};
 use lesson06_advanced::sql::{Error, Output, Session};
 use sqllogictest::{DB, DBOutput, DefaultColumnType, Record, Runner};
 
+// ANCHOR: db
 /// One connection of a script: a session on the script's database.
 struct Connection(Session<MemStore>);
 
@@ -74,6 +75,7 @@ impl DB for Connection {
         Some(err.code.to_string())
     }
 }
+// ANCHOR_END: db
 
 /// A value as a result line shows it: as psql prints it, but `NULL` for
 /// NULL and `(empty)` for the empty string, which would otherwise vanish.

@@ -92,8 +92,12 @@ impl<S: PageStore> Session<S> {
         }
     }
 
+    // ANCHOR: execute
     /// Runs every statement of `sql`, stopping at the first error (whose
-    /// position is then in `sql`).
+    /// position is then in `sql`). Several statements outside a transaction
+    /// run as one, as PostgreSQL runs the statements of one query message:
+    /// all of them commit, or, if one fails, none (unless they begin or
+    /// end transactions themselves).
     pub fn execute(&mut self, sql: &str) -> Vec<Result<Output>> {
         let statements = match parser::parse(sql) {
             Ok(statements) => statements,
@@ -102,6 +106,15 @@ impl<S: PageStore> Session<S> {
                 return vec![Err(e)];
             }
         };
+        let controls = |s: &Statement| {
+            matches!(s, Statement::Begin(_) | Statement::Commit | Statement::Rollback)
+        };
+        let implicit = statements.len() > 1
+            && self.transaction.is_none()
+            && !statements.iter().any(|(s, _)| controls(s));
+        if implicit {
+            self.transaction = Some(self.db.begin(Isolation::Snapshot));
+        }
         let mut out = Vec::new();
         for (statement, _) in statements {
             let result = self.run(statement);
@@ -111,8 +124,18 @@ impl<S: PageStore> Session<S> {
                 break;
             }
         }
+        if implicit {
+            // Committed if all went well; dropped, so rolled back, if not.
+            let transaction = self.transaction.take().expect("begun above");
+            if !std::mem::take(&mut self.failed)
+                && let Err(e) = transaction.commit()
+            {
+                out.push(Err(e.into()));
+            }
+        }
         out
     }
+    // ANCHOR_END: execute
 
     /// An error inside `BEGIN` fails the whole transaction, as in
     /// PostgreSQL: what it wrote must not commit, since some of it may be
