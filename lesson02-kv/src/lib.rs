@@ -29,6 +29,7 @@
 //! - [`tokenizer`], [`command`], [`execute`], [`reply`], [`error`] — the
 //!   command language.
 //! - [`session`], [`repl`] — the loop around it.
+//! - [`zset`] — sorted sets: a skip list with spans, and a member map.
 
 pub mod change;
 pub mod clock;
@@ -43,6 +44,7 @@ pub mod reply;
 pub mod session;
 pub mod store;
 pub mod tokenizer;
+pub mod zset;
 
 pub use change::Change;
 pub use clock::{Clock, ManualClock, SystemClock};
