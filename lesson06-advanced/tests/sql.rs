@@ -115,7 +115,7 @@ fn errors_point_at_the_place_and_change_nothing() {
     let cases = [
         ("SELECT title FROM books WHERE price >", "syntax error at end of input", Some(37)),
         ("SELECT * FROM nosuch", "relation \"nosuch\" does not exist", None),
-        ("SELECT b.title FROM books", "column \"b.title\" does not exist", Some(7)),
+        ("SELECT b.title FROM books", "missing FROM-clause entry for table \"b\"", Some(7)),
         ("SELECT id FROM books, books b", "column reference \"id\" is ambiguous", Some(7)),
         (
             "SELECT title, count(*) FROM books",
@@ -155,13 +155,13 @@ fn errors_point_at_the_place_and_change_nothing() {
             None,
         ),
         (
-            "SELECT title FROM books WHERE title LIKE 'a\\'",
+            "SELECT title FROM books WHERE title LIKE 'D\\'",
             "LIKE pattern must not end with escape character",
             None,
         ),
         (
-            "SELECT * FROM books LIMIT 2.5",
-            "argument of LIMIT must be type bigint, not type double precision",
+            "SELECT * FROM books LIMIT TRUE",
+            "argument of LIMIT must be type bigint, not type boolean",
             None,
         ),
         ("SELECT *", "SELECT * with no tables specified is not valid", None),
@@ -322,8 +322,8 @@ fn float_index_ranges_match_a_scan_at_the_edges() {
     let mut s = session();
     s.execute(
         "CREATE TABLE f (id INTEGER PRIMARY KEY, x FLOAT); CREATE INDEX f_x ON f (x);
-         INSERT INTO f VALUES (1, 9007199254740992), (2, 9007199254740996), (3, 1e308 * 10 - 1e308 * 10),
-                              (4, -0.0), (5, 6), (6, 1e308 * 10)",
+         INSERT INTO f VALUES (1, 9007199254740992), (2, 9007199254740996), (3, 'NaN'),
+                              (4, -0.0), (5, 6), (6, 'Infinity')",
     );
     for condition in
         ["x < 9007199254740993", "x > 9007199254740995", "x > 5", "x = 0", "x >= 6", "x <= -1"]

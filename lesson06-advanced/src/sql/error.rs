@@ -31,6 +31,8 @@ pub mod code {
     pub const AMBIGUOUS_COLUMN: &str = "42702";
     /// A value of the wrong type for an operator or a column.
     pub const DATATYPE_MISMATCH: &str = "42804";
+    /// No function or operator for these argument types.
+    pub const UNDEFINED_FUNCTION: &str = "42883";
     /// A column outside `GROUP BY` in a grouped query, and its kin.
     pub const GROUPING: &str = "42803";
     /// A text that is not a valid value of the type.

@@ -19,7 +19,7 @@ use super::catalog::{self, Column, Table};
 use super::error::{Error, Result, code};
 use super::join::{self, Step};
 use super::plan::{self, Settings, Wanted};
-use super::value::{DataType, Value, arithmetic, encode_key, like};
+use super::value::{DataType, Value, arithmetic, concat, encode_key, like};
 use super::{explain, stats};
 use crate::mvcc::Transaction;
 
@@ -178,7 +178,8 @@ fn update<S: PageStore>(
         }
         let mut new = row.clone();
         for (target, expr) in &targets {
-            new[*target] = eval(expr, &RowEnv { scope: &scope, row: &row })?;
+            let value = eval(expr, &RowEnv { scope: &scope, row: &row })?;
+            new[*target] = assigned(value, expr, &scope, table.columns[*target].data_type);
         }
         changed.push((row, catalog::conform(&table, new)?));
     }
@@ -189,6 +190,35 @@ fn update<S: PageStore>(
         catalog::insert(txn, &table, new)?;
     }
     Ok(Output::Tag(format!("UPDATE {}", changed.len())))
+}
+
+/// The value of `expr` as `UPDATE` hands it to the column (of type `to`)
+/// to store. PostgreSQL rounds a `double precision` for an integer column
+/// half to even (`2.5` is 2, `3.5` is 4), but a `numeric` half away from
+/// zero, as [`Value::cast_for`] does. We have no `numeric`: a float is a
+/// double if it comes from a `FLOAT` column (`SET i = f / 2`), else from
+/// literals (`SET i = 2.5`, `SET i = i * 1.5`), which PostgreSQL reads as
+/// numerics.
+fn assigned(value: Value, expr: &Expr, scope: &Scope, to: DataType) -> Value {
+    match value {
+        Value::Float(x) if to == DataType::Integer && reads_float(expr, scope) => {
+            Value::Float(x.round_ties_even())
+        }
+        value => value,
+    }
+}
+
+/// Whether `expr` reads a `FLOAT` column.
+fn reads_float(expr: &Expr, scope: &Scope) -> bool {
+    let mut found = false;
+    visit_mut(&mut expr.clone(), &mut |e| {
+        if let Expr::Column { table, name, position } = e
+            && let Ok(i) = scope.resolve(table.as_deref(), name, *position)
+        {
+            found |= scope.columns[i].2 == DataType::Float;
+        }
+    });
+    found
 }
 
 /// Refuses a column named twice in an `INSERT` list or an `UPDATE`'s `SET`.
@@ -231,6 +261,9 @@ fn matches(filter: Option<&Expr>, scope: &Scope, row: &[Value]) -> Result<bool> 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Scope {
     columns: Vec<(String, String, DataType)>,
+    /// The tables known here by an alias, not by their name (`t` in
+    /// `FROM t u`): `t.id` is then an error of its own in PostgreSQL.
+    aliased: Vec<String>,
 }
 
 impl Scope {
@@ -243,12 +276,14 @@ impl Scope {
                 .iter()
                 .map(|c| (from.clone(), c.name.clone(), c.data_type))
                 .collect(),
+            aliased: if from == table.name { Vec::new() } else { vec![table.name.clone()] },
         }
     }
 
     /// These columns, then `other`'s.
     pub(super) fn extend(&mut self, other: &Scope) {
         self.columns.extend(other.columns.iter().cloned());
+        self.aliased.extend(other.aliased.iter().cloned());
     }
 
     /// The index of column `name`, qualified by `table` or not.
@@ -259,6 +294,10 @@ impl Scope {
             .enumerate()
             .filter(|(_, (t, n, _))| n == name && table.is_none_or(|table| table == t));
         let Some((i, _)) = found.next() else {
+            if let Some(table) = table.filter(|t| !self.columns.iter().any(|(from, ..)| from == t))
+            {
+                return Err(Error { position: Some(position), ..self.no_table(table) });
+            }
             let shown = table.map_or(name.to_string(), |t| format!("{t}.{name}"));
             return Err(Error {
                 message: format!("column \"{shown}\" does not exist"),
@@ -274,6 +313,17 @@ impl Scope {
             });
         }
         Ok(i)
+    }
+
+    /// PostgreSQL's error for `table.column` (or `table.*`) when no table
+    /// here is called `table`.
+    fn no_table(&self, table: &str) -> Error {
+        let message = if self.aliased.iter().any(|t| t == table) {
+            format!("invalid reference to FROM-clause entry for table \"{table}\"")
+        } else {
+            format!("missing FROM-clause entry for table \"{table}\"")
+        };
+        Error::new(code::UNDEFINED_TABLE, message)
     }
 }
 
@@ -517,11 +567,8 @@ fn eval(expr: &Expr, env: &dyn Env) -> Result<Value> {
         }
         Expr::Like { expr, pattern, negated } => match (eval(expr, env)?, eval(pattern, env)?) {
             (Value::Null, _) | (_, Value::Null) => Value::Null,
-            (Value::Text(_), Value::Text(pattern)) if ends_with_escape(&pattern) => {
-                return Err(Error::new("22025", "LIKE pattern must not end with escape character"));
-            }
             (Value::Text(text), Value::Text(pattern)) => {
-                Value::Boolean(like(&text, &pattern) != *negated)
+                Value::Boolean(like_checked(&text, &pattern)? != *negated)
             }
             (a, b) => {
                 return Err(Error::new(
@@ -534,9 +581,22 @@ fn eval(expr: &Expr, env: &dyn Env) -> Result<Value> {
 }
 // ANCHOR_END: eval
 
-/// Whether a `LIKE` pattern ends with a `\\` that escapes nothing.
-fn ends_with_escape(pattern: &str) -> bool {
-    pattern.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1
+/// [`like`], and PostgreSQL's error for a pattern that ends with a `\`
+/// escaping nothing. Such a pattern never matches, and PostgreSQL's
+/// matcher reports it only if it gets to the `\` with text left over:
+/// when the pattern before the `\` matches a start of the text that is not
+/// all of it. So `'ab' LIKE 'a\'` is the error; `'a' LIKE 'a\'` and
+/// `'b' LIKE 'a\'` are false.
+fn like_checked(text: &str, pattern: &str) -> Result<bool> {
+    let escapes = pattern.chars().rev().take_while(|c| *c == '\\').count();
+    if escapes % 2 == 0 {
+        return Ok(like(text, pattern));
+    }
+    let head = &pattern[..pattern.len() - 1];
+    if like(text, &format!("{head}_%")) {
+        return Err(Error::new("22025", "LIKE pattern must not end with escape character"));
+    }
+    Ok(false)
 }
 
 fn negate(truth: Option<bool>, negated: bool) -> Value {
@@ -560,10 +620,7 @@ fn binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value> {
         BinaryOp::Multiply => arithmetic('*', a, b),
         BinaryOp::Divide => arithmetic('/', a, b),
         BinaryOp::Remainder => arithmetic('%', a, b),
-        BinaryOp::Concat => Ok(match (a, b) {
-            (Value::Null, _) | (_, Value::Null) => Value::Null,
-            (a, b) => Value::Text(a.to_text() + &b.to_text()),
-        }),
+        BinaryOp::Concat => concat(a, b),
         BinaryOp::And | BinaryOp::Or => unreachable!("evaluated with three-valued logic"),
     }
 }
@@ -585,7 +642,7 @@ fn scope_of<S: PageStore>(
                 format!("table name \"{name}\" specified more than once"),
             ));
         }
-        scope.columns.extend(Scope::of(&table, Some(name)).columns);
+        scope.extend(&Scope::of(&table, Some(name)));
         tables.push(table);
     }
     Ok((scope, tables))
@@ -682,7 +739,7 @@ pub(super) fn prepare<S: PageStore>(
         aggregates_in(expr, &mut aggregates)?;
     }
     let grouped = !group_by.is_empty() || !aggregates.is_empty() || select.having.is_some();
-    check_clauses(select, &scope, &tables, &items, &group_by, grouped)?;
+    check_clauses(select, &scope, &tables, &items, &columns, &group_by, grouped)?;
     // Each condition to its table, or to the joins.
     let widths: Vec<usize> = tables.iter().map(|t| t.columns.len()).collect();
     let mut pushed: Vec<Vec<Expr>> = vec![Vec::new(); tables.len()];
@@ -756,12 +813,8 @@ fn select_items(select: &Select, scope: &Scope) -> Result<Vec<(Expr, Option<Stri
                         items.push((column, None));
                     }
                 }
-                if items.len() == before && table.is_some() {
-                    let t = table.as_ref().expect("checked");
-                    return Err(Error::new(
-                        code::UNDEFINED_TABLE,
-                        format!("missing FROM-clause entry for table \"{t}\""),
-                    ));
+                if let Some(table) = table.as_ref().filter(|_| items.len() == before) {
+                    return Err(scope.no_table(table));
                 }
             }
         }
@@ -770,12 +823,14 @@ fn select_items(select: &Select, scope: &Scope) -> Result<Vec<(Expr, Option<Stri
 }
 
 /// Checks every name of the `WHERE`, the `ON`s, `GROUP BY`, the select
-/// list and `HAVING`, and the grouping rules, before any row is read.
+/// list, `HAVING` and `ORDER BY`, and the grouping rules, before any row
+/// is read.
 fn check_clauses(
     select: &Select,
     scope: &Scope,
     tables: &[Table],
     items: &[(Expr, Option<String>)],
+    columns: &[String],
     group_by: &[Expr],
     grouped: bool,
 ) -> Result<()> {
@@ -797,16 +852,22 @@ fn check_clauses(
     for (item, table) in select.from.iter().zip(tables) {
         width += table.columns.len();
         if let Some(on) = &item.on {
-            check(on, &Scope { columns: scope.columns[..width].to_vec() }, None)?;
+            let columns = scope.columns[..width].to_vec();
+            let before = Scope { columns, aliased: scope.aliased.clone() };
+            check(on, &before, None)?;
             no_aggregates(on, "JOIN conditions")?;
         }
     }
     for key in group_by {
         check(key, scope, None)?;
+        no_aggregates(key, "GROUP BY")?;
     }
     let grouping = grouped.then_some(group_by);
     for expr in items.iter().map(|(e, _)| e).chain(&select.having) {
         check(expr, scope, grouping)?;
+    }
+    for (key, _) in &select.order_by {
+        check_order_key(key, scope, items, columns, grouping)?;
     }
     Ok(())
 }
@@ -828,10 +889,8 @@ fn order_column(
         Expr::Literal(Value::Integer(n)) => {
             &items.get(usize::try_from(*n).ok()?.checked_sub(1)?)?.0
         }
-        Expr::Column { table: None, name, .. }
-            if columns.iter().filter(|c| *c == name).count() == 1 =>
-        {
-            &items[columns.iter().position(|c| c == name).expect("counted")].0
+        Expr::Column { table: None, name, .. } if columns.contains(name) => {
+            &items[columns.iter().position(|c| c == name).expect("contained")].0
         }
         other => other,
     };
@@ -892,19 +951,20 @@ fn aggregate(expr: &Expr, scope: &Scope, rows: &[&Vec<Value>]) -> Result<Value> 
         return Ok(Value::Integer(values.len() as i64));
     }
     let Some(first) = values.first().cloned() else { return Ok(Value::Null) };
+    // PostgreSQL has `sum` and `avg` of numbers only, and `min` and `max` of
+    // anything but booleans.
+    let defined = match function {
+        Aggregate::Sum | Aggregate::Avg => matches!(first, Value::Integer(_) | Value::Float(_)),
+        _ => !matches!(first, Value::Boolean(_)),
+    };
+    if !defined {
+        let argument = first.data_type().expect("not NULL").name();
+        let message = format!("function {}({argument}) does not exist", function.name());
+        return Err(Error::new(code::UNDEFINED_FUNCTION, message));
+    }
     Ok(match function {
         Aggregate::Count => unreachable!("counted above"),
         Aggregate::Sum | Aggregate::Avg => {
-            if !matches!(first, Value::Integer(_) | Value::Float(_)) {
-                return Err(Error::new(
-                    "42883",
-                    format!(
-                        "function {}({}) does not exist",
-                        function.name(),
-                        first.data_type().expect("not NULL").name()
-                    ),
-                ));
-            }
             let sum = values[1..].iter().try_fold(first, |sum, v| arithmetic('+', &sum, v))?;
             if *function == Aggregate::Sum {
                 sum
@@ -1117,10 +1177,10 @@ fn group_keys(
                     Error::new(code::INVALID_COLUMN_REFERENCE, message)
                 }),
             Expr::Column { table: None, name, position }
-                if scope.resolve(None, name, *position).is_err()
-                    && columns.iter().filter(|c| *c == name).count() == 1 =>
+                if scope.resolve(None, name, *position).is_err() =>
             {
-                Ok(items[columns.iter().position(|c| c == name).expect("counted")].0.clone())
+                let output = output_column("GROUP BY", name, *position, items, columns)?;
+                Ok(output.map_or_else(|| key.clone(), |i| items[i].0.clone()))
             }
             other => Ok(other.clone()),
         })
@@ -1131,42 +1191,90 @@ fn group_keys(
 /// name, else the expression evaluated on the row or group.
 fn sort_key(expr: &Expr, columns: &[String], values: &[Value], env: &dyn Env) -> Result<Value> {
     match expr {
-        Expr::Literal(Value::Float(_) | Value::Text(_) | Value::Boolean(_) | Value::Null) => {
-            Err(Error::new(code::SYNTAX, "non-integer constant in ORDER BY"))
-        }
-        Expr::Literal(Value::Integer(n)) => {
-            let i = usize::try_from(*n).ok().filter(|i| (1..=values.len()).contains(i));
-            i.map(|i| values[i - 1].clone()).ok_or_else(|| {
-                Error::new(
-                    code::INVALID_COLUMN_REFERENCE,
-                    format!("ORDER BY position {n} is not in select list"),
-                )
-            })
-        }
-        Expr::Column { table: None, name, .. }
-            if columns.iter().filter(|c| *c == name).count() == 1 =>
-        {
-            let i = columns.iter().position(|c| c == name).expect("counted");
-            Ok(values[i].clone())
+        Expr::Literal(key) => Ok(values[order_position(key, values.len())?].clone()),
+        // Checked before any row: several output columns of this name are
+        // one expression, so the first will do.
+        Expr::Column { table: None, name, .. } if columns.contains(name) => {
+            Ok(values[columns.iter().position(|c| c == name).expect("contained")].clone())
         }
         _ => eval(expr, env),
     }
 }
 
-/// A `LIMIT` or `OFFSET`: a constant, non-negative integer.
+/// The index in the select list of a constant `ORDER BY` key: `ORDER BY 2`
+/// is the second output column; a constant that is no integer is an error.
+fn order_position(key: &Value, len: usize) -> Result<usize> {
+    let Value::Integer(n) = key else {
+        return Err(Error::new(code::SYNTAX, "non-integer constant in ORDER BY"));
+    };
+    let position = usize::try_from(*n).ok().filter(|i| (1..=len).contains(i));
+    position.map(|i| i - 1).ok_or_else(|| {
+        let message = format!("ORDER BY position {n} is not in select list");
+        Error::new(code::INVALID_COLUMN_REFERENCE, message)
+    })
+}
+
+/// The output column that a bare `name` in `ORDER BY` or `GROUP BY` (the
+/// `clause`) names, if any. Several of that name are ambiguous unless they
+/// are the same expression (`SELECT *, id … ORDER BY id` is fine), as in
+/// PostgreSQL.
+fn output_column(
+    clause: &str,
+    name: &str,
+    position: usize,
+    items: &[(Expr, Option<String>)],
+    columns: &[String],
+) -> Result<Option<usize>> {
+    let mut named = columns.iter().enumerate().filter(|(_, c)| *c == name).map(|(i, _)| i);
+    let Some(first) = named.next() else { return Ok(None) };
+    if named.any(|i| !same(&items[i].0, &items[first].0)) {
+        return Err(Error {
+            message: format!("{clause} \"{name}\" is ambiguous"),
+            position: Some(position),
+            code: code::AMBIGUOUS_COLUMN,
+        });
+    }
+    Ok(Some(first))
+}
+
+/// Checks an `ORDER BY` key before any row is read, as [`sort_key`] will
+/// take it: a position, an output column's name, or an expression over
+/// the input (grouped, in a grouped query).
+fn check_order_key(
+    key: &Expr,
+    scope: &Scope,
+    items: &[(Expr, Option<String>)],
+    columns: &[String],
+    grouping: Option<&[Expr]>,
+) -> Result<()> {
+    if let Expr::Literal(key) = key {
+        return order_position(key, items.len()).map(|_| ());
+    }
+    if let Expr::Column { table: None, name, position } = key
+        && output_column("ORDER BY", name, *position, items, columns)?.is_some()
+    {
+        return Ok(());
+    }
+    check(key, scope, grouping)
+}
+
+/// A `LIMIT` or `OFFSET`: a constant, non-negative integer. A number or a
+/// string becomes one as for an integer column, since PostgreSQL casts the
+/// argument to `bigint`: `LIMIT 1.5` is `LIMIT 2`, `LIMIT '2'` too.
 fn count(expr: Option<&Expr>, what: &str) -> Result<Option<usize>> {
     let Some(expr) = expr else { return Ok(None) };
     match eval(expr, &Constants)? {
         Value::Null => Ok(None),
-        Value::Integer(n) if n >= 0 => Ok(Some(n as usize)),
-        Value::Integer(_) => {
-            let code = if what == "LIMIT" { "2201W" } else { "2201X" };
-            Err(Error::new(code, format!("{what} must not be negative")))
-        }
-        other => {
-            let found = other.data_type().expect("not NULL").name();
-            let message = format!("argument of {what} must be type bigint, not type {found}");
+        Value::Boolean(_) => {
+            let message = format!("argument of {what} must be type bigint, not type boolean");
             Err(Error::new(code::DATATYPE_MISMATCH, message))
         }
+        value => match value.cast_for(DataType::Integer, what)? {
+            Value::Integer(n) if n >= 0 => Ok(Some(n as usize)),
+            _ => {
+                let code = if what == "LIMIT" { "2201W" } else { "2201X" };
+                Err(Error::new(code, format!("{what} must not be negative")))
+            }
+        },
     }
 }

@@ -19,13 +19,16 @@
 //!   8  * / %
 //!   9  -                                 (prefix)
 //! ```
+//!
+//! Comparisons, `LIKE` and `BETWEEN` do not associate, as in PostgreSQL:
+//! `1 < 2 = TRUE` and `a LIKE b LIKE c` are syntax errors, not chains.
 
 use std::cell::Cell;
 
 use super::ast::{
     Aggregate, BinaryOp, ColumnDef, Expr, FromItem, Order, Select, SelectItem, Statement, UnaryOp,
 };
-use super::error::{Error, Result};
+use super::error::{Error, Result, code};
 use super::lexer::{Spanned, Token, tokenize};
 use super::value::{DataType, Value};
 use crate::mvcc::Isolation;
@@ -571,6 +574,10 @@ impl Parser {
     fn climb(&mut self, min: u8) -> Result<Expr> {
         // exercise 6.5: begin
         let mut left = self.prefix()?;
+        // The level of the comparison (4), or `LIKE` or `BETWEEN` (5), just
+        // taken: these do not associate, so another of that level may not
+        // follow (`1 < 2 = TRUE`); anything else resets it.
+        let mut non_associative = 0;
         loop {
             let negated = self.is_word("not")
                 && matches!(self.peek_at(1), Some(Token::Word(w)) if ["between", "in", "like"].contains(&w.as_str()));
@@ -582,15 +589,24 @@ impl Parser {
                 if precedence < min {
                     break;
                 }
+                if precedence == non_associative {
+                    return Err(self.unexpected());
+                }
                 self.next += 1;
                 let right = self.expr(precedence + 1)?;
                 left = Expr::Binary(op, Box::new(left), Box::new(right));
+                non_associative = if precedence == 4 { 4 } else { 0 };
             } else if word == "is" && 4 >= min {
                 self.next += 1;
                 let not = self.take_word("not");
                 self.expect_word("null")?;
                 left = Expr::IsNull(Box::new(left), not);
+                non_associative = 0;
             } else if ["between", "in", "like"].contains(&word.as_str()) && 5 >= min {
+                if non_associative == 5 {
+                    return Err(self.unexpected());
+                }
+                non_associative = if word == "in" { 0 } else { 5 };
                 self.next += 1 + usize::from(negated);
                 let expr = Box::new(left);
                 left = match word.as_str() {
@@ -714,7 +730,7 @@ impl Parser {
                         return Err(Error {
                             message: format!("function {w} does not exist"),
                             position: Some(position),
-                            code: "42883",
+                            code: code::UNDEFINED_FUNCTION,
                         });
                     }
                 };
@@ -817,6 +833,10 @@ mod tests {
             ("NOT a IN (1) OR b", "((NOT (a IN [1])) Or b)"),
             ("-9223372036854775808", "-9223372036854775808"),
             ("- 2 * 3", "(-2 Multiply 3)"),
+            ("a = b IS NULL = c", "(((a Eq b) IS NULL) Eq c)"),
+            ("(a < b) = c", "((a Lt b) Eq c)"),
+            ("a = NOT b = c", "(a Eq (NOT (b Eq c)))"),
+            ("x IN (1) IN (y)", "((x IN [1]) IN [y])"),
         ];
         for (sql, expected) in cases {
             assert_eq!(grouped(&expr(sql)), expected, "{sql}");
@@ -861,6 +881,11 @@ mod tests {
             ("CREATE TABLE t (a BLOB)", 18, "syntax error at or near \"blob\""),
             ("SELECT nosuch(1)", 7, "function nosuch does not exist"),
             ("SELECT 1 SELECT 2", 9, "syntax error at or near \"select\""),
+            // Comparisons do not chain, nor do `LIKE` and `BETWEEN`.
+            ("SELECT 1 < 2 = TRUE", 13, "syntax error at or near \"=\""),
+            ("SELECT a = b AND c = d = e", 23, "syntax error at or near \"=\""),
+            ("SELECT a LIKE b NOT LIKE c", 16, "syntax error at or near \"not\""),
+            ("SELECT a BETWEEN b AND c IN (d)", 25, "syntax error at or near \"in\""),
             (
                 "SELECT * FROM a LEFT JOIN b ON x = y",
                 16,

@@ -1,6 +1,6 @@
 //! Values and types, and SQL's rules for them: `NULL` and three-valued
 //! logic, comparisons across integers and floats, arithmetic that refuses
-//! to overflow.
+//! to overflow, and floats printed as PostgreSQL prints them.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -49,20 +49,116 @@ pub enum Value {
 }
 
 impl fmt::Display for Value {
-    /// As psql prints values: `t`/`f`, floats without a needless `.0`,
-    /// `NULL` as nothing in a table (here `NULL`, for expressions).
+    /// As psql prints values: `t`/`f`, floats as PostgreSQL writes them
+    /// (see [`write_float`]), `NULL` as nothing in a table (here `NULL`,
+    /// for expressions).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => f.write_str("NULL"),
             Value::Boolean(b) => f.write_str(if *b { "t" } else { "f" }),
             Value::Integer(n) => write!(f, "{n}"),
-            Value::Float(x) if x.is_infinite() => {
-                f.write_str(if *x > 0.0 { "Infinity" } else { "-Infinity" })
-            }
-            Value::Float(x) if x.is_nan() => f.write_str("NaN"),
-            Value::Float(x) => write!(f, "{x}"),
+            Value::Float(x) => write_float(*x, f),
             Value::Text(s) => write!(f, "'{}'", s.replace('\'', "''")),
         }
+    }
+}
+
+/// A float as PostgreSQL (12 and later) prints it: the fewest digits
+/// that read back as the same double, plainly if the decimal exponent is
+/// from -4 to 14, else with one: `0.0001`, `123456789012345.6`, but
+/// `1e-05`, `2.5e+20`.
+fn write_float(x: f64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if x.is_nan() {
+        return f.write_str("NaN");
+    }
+    if x.is_sign_negative() {
+        f.write_str("-")?;
+    }
+    if x.is_infinite() {
+        return f.write_str("Infinity");
+    }
+    if x == 0.0 {
+        return f.write_str("0");
+    }
+    let (digits, exponent) = shortest_digits(x.abs());
+    if (-4..15).contains(&exponent) {
+        return f.write_str(&plain(&digits, exponent));
+    }
+    let (first, rest) = digits.split_at(1);
+    let point = if rest.is_empty() { "" } else { "." };
+    let sign = if exponent < 0 { '-' } else { '+' };
+    write!(f, "{first}{point}{rest}e{sign}{:02}", exponent.abs())
+}
+
+/// The digits PostgreSQL prints for `x` (positive), and the
+/// decimal exponent of the first: `("25", 20)` for 2.5e20.
+///
+/// PostgreSQL's Ryu takes the fewest digits that read back as `x` and, of
+/// those, the nearest to `x`, a tie going to the even digit. Rust's `{:e}`
+/// says how few, and `{:.Ne}` rounds `x` to N digits, ties to even (where
+/// `{:e}` breaks a tie upwards: `1072012167405248.25` is `…48.2` in
+/// PostgreSQL, `…48.3` in `{:e}`). But Ryu as PostgreSQL builds it (without
+/// `STRICTLY_SHORTEST`) also refuses digits exactly halfway to the next
+/// double, which read back as `x` only because a tie rounds to the even
+/// double: 1e23 is `9.999999999999999e+22`. And at a power of two the next
+/// double below is nearer than the one above, so the nearest N digits may
+/// not read back when the next ones up do.
+fn shortest_digits(x: f64) -> (String, i32) {
+    let rust = format!("{x:e}");
+    let fewest = rust.split('e').next().unwrap_or_default().bytes().filter(u8::is_ascii_digit);
+    for n in fewest.count()..=17 {
+        let (nearest, exponent) = decimal(&format!("{x:.*e}", n - 1));
+        // The nearest, else the N digits on the other side of `x`.
+        let candidates = [Some(nearest), nearest.checked_sub(1), Some(nearest + 1)];
+        if let Some(digits) = candidates.into_iter().flatten().find(|d| reads_as(*d, exponent, x)) {
+            let digits = digits.to_string();
+            let first = exponent + digits.len() as i32 - 1;
+            return (digits.trim_end_matches('0').to_string(), first);
+        }
+    }
+    let (mantissa, exponent) = rust.split_once('e').expect("`{:e}` writes an exponent");
+    (mantissa.replace('.', ""), exponent.parse().expect("an integer exponent"))
+}
+
+/// `scientific` (`2.5e20`) as digits and the exponent of the last one:
+/// `(25, 19)`.
+fn decimal(scientific: &str) -> (u64, i32) {
+    let (mantissa, exponent) = scientific.split_once('e').expect("scientific");
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}").parse().expect("at most 17 digits");
+    (digits, exponent.parse::<i32>().expect("an exponent") - fraction.len() as i32)
+}
+
+/// Whether `digits` × 10^`exponent` reads back as `x` (positive), and not
+/// only by a tie: a decimal exactly halfway to a neighbouring double reads
+/// as the even one of the two, and then a hair above it, or a hair below,
+/// reads as the neighbour. (Halfway points of 17 digits or fewer are
+/// integers: only an `x` above 2^53 has them.)
+fn reads_as(digits: u64, exponent: i32, x: f64) -> bool {
+    if format!("{digits}e{exponent}").parse() != Ok(x) {
+        return false;
+    }
+    if x < 9_007_199_254_740_992.0 {
+        return true;
+    }
+    // A hair: 400 zeros on. Halfway points here are integers, and these
+    // digits a multiple of 0.1 at least: off one, they are further from it.
+    let above = format!("{digits}.{}1e{exponent}", "0".repeat(400));
+    let below = format!("{}.{}e{exponent}", digits - 1, "9".repeat(400));
+    above.parse() == Ok(x) && below.parse() == Ok(x)
+}
+
+/// `digits` with their first at decimal `exponent`, written out:
+/// `("25", 1)` is `25`, `("25", 3)` is `2500`, `("25", -2)` is `0.025`.
+fn plain(digits: &str, exponent: i32) -> String {
+    if exponent < 0 {
+        return format!("0.{}{digits}", "0".repeat(exponent.unsigned_abs() as usize - 1));
+    }
+    let whole = exponent as usize + 1;
+    if digits.len() <= whole {
+        format!("{digits}{}", "0".repeat(whole - digits.len()))
+    } else {
+        format!("{}.{}", &digits[..whole], &digits[whole..])
     }
 }
 
@@ -88,10 +184,21 @@ impl Value {
         }
     }
 
+    /// The value cast to text, as `||` and a `TEXT` column take it: as
+    /// psql shows it, but a boolean as `true` or `false` (PostgreSQL's
+    /// cast to text; `t` and `f` are its output form).
+    pub fn cast_to_text(&self) -> String {
+        match self {
+            Value::Boolean(b) => b.to_string(),
+            other => other.to_text(),
+        }
+    }
+
     /// The value converted for a column of type `to`, as `INSERT` and
-    /// `UPDATE` store it: an integer fits a float column, a float is
-    /// rounded for an integer column, a text that spells a value of the
-    /// type becomes one; anything else must already have the type.
+    /// `UPDATE` store it (PostgreSQL's *assignment cast*): an integer fits
+    /// a float column, a float is rounded for an integer column, any value
+    /// becomes its text in a text column, a text that spells a value of
+    /// the type becomes one; anything else must already have the type.
     pub fn cast_for(self, to: DataType, column: &str) -> Result<Value> {
         let invalid = |text: &str| {
             let name = to.name();
@@ -103,8 +210,10 @@ impl Value {
         match (self, to) {
             (Value::Null, _) => Ok(Value::Null),
             (Value::Integer(n), DataType::Float) => Ok(Value::Float(n as f64)),
-            // A float stored in an integer column is rounded, as PostgreSQL
-            // rounds it (half away from zero).
+            // A float stored in an integer column is rounded half away from
+            // zero, as PostgreSQL rounds a `numeric` such as the literal
+            // `2.5`. (A `double precision` it rounds half to even: `UPDATE`
+            // rounds those itself first, in `execute::assigned`.)
             (Value::Float(x), DataType::Integer) => {
                 let rounded = x.round();
                 if rounded.is_nan()
@@ -119,15 +228,12 @@ impl Value {
             (Value::Text(text), DataType::Integer) => {
                 text.trim().parse().map(Value::Integer).map_err(|_| invalid(&text))
             }
-            (Value::Text(text), DataType::Float) => {
-                text.trim().parse().map(Value::Float).map_err(|_| invalid(&text))
-            }
+            (Value::Text(text), DataType::Float) => parse_float(&text).map(Value::Float),
             (Value::Text(text), DataType::Boolean) => {
-                match text.trim().to_ascii_lowercase().as_str() {
-                    "t" | "true" | "yes" | "on" | "1" => Ok(Value::Boolean(true)),
-                    "f" | "false" | "no" | "off" | "0" => Ok(Value::Boolean(false)),
-                    _ => Err(invalid(&text)),
-                }
+                parse_bool(&text).map(Value::Boolean).ok_or_else(|| invalid(&text))
+            }
+            (value @ (Value::Integer(_) | Value::Float(_) | Value::Boolean(_)), DataType::Text) => {
+                Ok(Value::Text(value.cast_to_text()))
             }
             (value, to) if value.data_type() == Some(to) => Ok(value),
             (value, to) => Err(Error::new(
@@ -188,6 +294,49 @@ impl Value {
     }
 }
 
+/// A text as a double, as PostgreSQL's `float8in` reads it: a number,
+/// `NaN`, `Infinity`, `-inf`; a number too large for a double, or too
+/// small but not zero, is out of range, not an infinity or a zero.
+fn parse_float(text: &str) -> Result<f64> {
+    let invalid = || {
+        let message = format!("invalid input syntax for type double precision: \"{text}\"");
+        Error::new(code::INVALID_TEXT, message)
+    };
+    let trimmed = text.trim();
+    let x: f64 = trimmed.parse().map_err(|_| invalid())?;
+    let mantissa = trimmed.split(['e', 'E']).next().unwrap_or_default();
+    let spells_infinity = mantissa.to_ascii_lowercase().contains("inf");
+    let nonzero = mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
+    if (x.is_infinite() && !spells_infinity) || (x == 0.0 && nonzero) {
+        let message = format!("\"{text}\" is out of range for type double precision");
+        return Err(Error::new(code::OUT_OF_RANGE, message));
+    }
+    Ok(x)
+}
+
+/// A text as a boolean, as PostgreSQL's `boolin` reads it: ignoring case
+/// and surrounding spaces, `true`, `yes`, `on`, `1`, their opposites
+/// `false`, `no`, `off`, `0`, or a prefix of a word that only it begins
+/// (`t`, `tr`, `n`, `of`; not `o`).
+fn parse_bool(text: &str) -> Option<bool> {
+    let word = text.trim().to_ascii_lowercase();
+    match word.as_str() {
+        "1" => return Some(true),
+        "0" => return Some(false),
+        "" | "o" => return None,
+        _ => {}
+    }
+    const WORDS: [(&str, bool); 6] = [
+        ("true", true),
+        ("false", false),
+        ("yes", true),
+        ("no", false),
+        ("on", true),
+        ("off", false),
+    ];
+    WORDS.iter().find(|(spelled, _)| spelled.starts_with(&word)).map(|(_, b)| *b)
+}
+
 /// Floats as PostgreSQL orders them: `-0 = 0`, and `NaN` equal to itself
 /// and above every number.
 fn float_cmp(a: f64, b: f64) -> Ordering {
@@ -234,6 +383,13 @@ fn mismatch(what: &str, a: &Value, b: &Value) -> Error {
     )
 }
 
+/// PostgreSQL's error for an operator that its operands' types do not
+/// have: `operator does not exist: bigint || bigint`.
+fn no_operator(op: &str, a: &Value, b: &Value) -> Error {
+    let message = format!("operator does not exist: {} {op} {}", type_name(a), type_name(b));
+    Error::new(code::UNDEFINED_FUNCTION, message)
+}
+
 /// `a op b` for an arithmetic operator: `NULL` if either is; integer
 /// arithmetic checked for overflow, as PostgreSQL checks it; a float if
 /// either is one.
@@ -251,17 +407,12 @@ pub fn arithmetic(op: char, a: &Value, b: &Value) -> Result<Value> {
             '%' if *y == 0 => return Err(zero()),
             _ => x.checked_rem(*y).unwrap_or(0),
         }),
+        // PostgreSQL has `%` for integers and numerics, not for doubles.
+        (Value::Integer(_) | Value::Float(_), Value::Integer(_) | Value::Float(_)) if op == '%' => {
+            return Err(no_operator("%", a, b));
+        }
         (Value::Integer(_) | Value::Float(_), Value::Integer(_) | Value::Float(_)) => {
-            let (x, y) = (float(a), float(b));
-            Value::Float(match op {
-                '+' => x + y,
-                '-' => x - y,
-                '*' => x * y,
-                '/' if y == 0.0 => return Err(zero()),
-                '/' => x / y,
-                '%' if y == 0.0 => return Err(zero()),
-                _ => x % y,
-            })
+            Value::Float(float_arithmetic(op, float(a), float(b))?)
         }
         (a, b) => {
             let verb = match op {
@@ -273,6 +424,47 @@ pub fn arithmetic(op: char, a: &Value, b: &Value) -> Result<Value> {
             return Err(mismatch(verb, a, b));
         }
     })
+}
+
+/// `x op y` in doubles, checked as PostgreSQL's `float8` operators check
+/// it: an infinity from finite operands is an overflow, and a zero from a
+/// product or quotient of non-zero finite ones an underflow, both errors
+/// rather than wrong answers; `NaN / 0` is `NaN`, any other `/ 0` an error.
+fn float_arithmetic(op: char, x: f64, y: f64) -> Result<f64> {
+    let result = match op {
+        '+' => x + y,
+        '-' => x - y,
+        '*' => x * y,
+        _ if y == 0.0 && !x.is_nan() => {
+            return Err(Error::new(code::DIVISION_BY_ZERO, "division by zero"));
+        }
+        _ => x / y,
+    };
+    if result.is_infinite() && x.is_finite() && y.is_finite() {
+        return Err(Error::new(code::OUT_OF_RANGE, "value out of range: overflow"));
+    }
+    let underflow = match op {
+        '*' => x != 0.0 && y != 0.0,
+        '/' => x != 0.0 && !y.is_infinite(),
+        _ => false,
+    };
+    if result == 0.0 && underflow {
+        return Err(Error::new(code::OUT_OF_RANGE, "value out of range: underflow"));
+    }
+    Ok(result)
+}
+
+/// `a || b`: a text joined to another value's text (a boolean's is `true`
+/// or `false`); `NULL` if either is. Two values neither of which is a text
+/// have no `||` in PostgreSQL: `1 || 2` is an error, not `12`.
+pub fn concat(a: &Value, b: &Value) -> Result<Value> {
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => Ok(Value::Null),
+        (Value::Text(_), _) | (_, Value::Text(_)) => {
+            Ok(Value::Text(a.cast_to_text() + &b.cast_to_text()))
+        }
+        _ => Err(no_operator("||", a, b)),
+    }
 }
 
 fn float(value: &Value) -> f64 {
@@ -492,5 +684,94 @@ mod tests {
         assert_eq!(arithmetic('/', &i(1), &i(0)).unwrap_err().code, code::DIVISION_BY_ZERO);
         assert_eq!(arithmetic('/', &i(i64::MIN), &i(-1)).unwrap_err().code, code::OUT_OF_RANGE);
         assert!(arithmetic('+', &i(1), &Value::Text("a".into())).is_err());
+        // Doubles: overflow and underflow are errors, as in PostgreSQL.
+        let f = Value::Float;
+        let message = |r: Result<Value>| r.unwrap_err().message;
+        assert_eq!(message(arithmetic('*', &f(1e300), &f(1e300))), "value out of range: overflow");
+        assert_eq!(
+            message(arithmetic('/', &f(1e-300), &f(1e300))),
+            "value out of range: underflow"
+        );
+        assert_eq!(arithmetic('*', &f(f64::INFINITY), &i(2)).unwrap(), f(f64::INFINITY));
+        assert_eq!(arithmetic('*', &f(0.0), &f(1e-300)).unwrap(), f(0.0));
+        assert!(
+            matches!(arithmetic('/', &f(f64::NAN), &i(0)).unwrap(), Value::Float(x) if x.is_nan())
+        );
+        let remainder = message(arithmetic('%', &f(5.5), &i(2)));
+        assert_eq!(remainder, "operator does not exist: double precision % bigint");
+    }
+
+    #[test]
+    fn concat_casts_to_text() {
+        let text = |s: &str| Value::Text(s.into());
+        assert_eq!(concat(&text("x"), &Value::Boolean(true)).unwrap(), text("xtrue"));
+        assert_eq!(concat(&Value::Float(2.5e20), &text("")).unwrap(), text("2.5e+20"));
+        assert_eq!(concat(&Value::Integer(1), &Value::Null).unwrap(), Value::Null);
+        let err = concat(&Value::Integer(1), &Value::Integer(2)).unwrap_err();
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            ("42883", "operator does not exist: bigint || bigint")
+        );
+    }
+
+    #[test]
+    fn floats_print_as_postgresql_prints_them() {
+        for (x, text) in [
+            (2.5e20, "2.5e+20"),
+            (2.5e-10, "2.5e-10"),
+            (9_007_199_254_740_994.0, "9.007199254740994e+15"),
+            (1e301, "1e+301"),
+            (1e-5, "1e-05"),
+            (1e15, "1e+15"),
+            (1e14, "100000000000000"),
+            (123_456_789_012_345.6, "123456789012345.6"),
+            (0.0001, "0.0001"),
+            (-1.5e-5, "-1.5e-05"),
+            (5e-324, "5e-324"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-0.0, "-0"),
+            // Rust's shortest digits are halfway to the next double here.
+            (1e23, "9.999999999999999e+22"),
+            (-2e23, "-1.9999999999999998e+23"),
+            (6.438495732e19, "6.4384957319999996e+19"),
+            (9_007_199_254_740_993.0, "9.007199254740992e+15"),
+            // Two nearest 17 digits: the even one.
+            (-1_072_012_167_405_248.2, "-1.0720121674052482e+15"),
+            (999_999_999_999_999.9, "999999999999999.9"),
+            (12.0, "12"),
+            (0.0, "0"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(Value::Float(x).to_text(), text);
+        }
+    }
+
+    #[test]
+    fn text_becomes_a_value_as_postgresql_reads_it() {
+        let cast = |text: &str, to| Value::Text(text.into()).cast_for(to, "c");
+        for (text, b) in [("t", true), (" TRUE ", true), ("tr", true), ("y", true), ("on", true)]
+            .into_iter()
+            .chain([("1", true), ("f", false), ("No", false), ("of", false), ("0", false)])
+        {
+            assert_eq!(cast(text, DataType::Boolean).unwrap(), Value::Boolean(b), "{text}");
+        }
+        for text in ["o", "", "truex", "10", "yess"] {
+            assert_eq!(
+                cast(text, DataType::Boolean).unwrap_err().code,
+                code::INVALID_TEXT,
+                "{text}"
+            );
+        }
+        assert_eq!(cast("-inf", DataType::Float).unwrap(), Value::Float(f64::NEG_INFINITY));
+        assert_eq!(cast("1e-310", DataType::Float).unwrap(), Value::Float(1e-310));
+        for text in ["1e400", "-1e400", "1e-400"] {
+            let message = format!("\"{text}\" is out of range for type double precision");
+            assert_eq!(cast(text, DataType::Float).unwrap_err().message, message);
+        }
+        let stored = |value: Value| value.cast_for(DataType::Text, "c").unwrap();
+        assert_eq!(stored(Value::Integer(42)), Value::Text("42".into()));
+        assert_eq!(stored(Value::Boolean(false)), Value::Text("false".into()));
     }
 }
