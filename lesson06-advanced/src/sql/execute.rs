@@ -1,11 +1,11 @@
 //! Running a statement inside a transaction.
 //!
-//! This first executor is the plainest one that is correct: every `SELECT`
-//! reads each table in full (a *sequential scan*), joins by trying every
-//! pair of rows (a *nested loop*), filters, groups in a hash map, sorts,
-//! and cuts to `LIMIT`, each step on the whole of the previous step's rows
-//! in memory. Choosing better ways (an index, a hash join, a sort avoided)
-//! is the planner's job, which comes next.
+//! A `SELECT` is first checked and planned ([`prepare`]): how each table is
+//! read and joined, which the planner chooses ([`plan`], [`join`]). Then
+//! it runs ([`run`]): the joined rows, grouped in a hash map, sorted (unless
+//! the scan gave them in order), cut to `OFFSET` and `LIMIT`, each step on
+//! the whole of the previous step's rows in memory. Other statements read
+//! and write rows through the [`catalog`].
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -93,6 +93,10 @@ pub fn execute<S: PageStore>(
                 None => catalog::tables(txn)?,
             };
             for table in tables {
+                // Statistics of the table as it is: a schema changed
+                // meanwhile makes this commit fail, not describe another
+                // table.
+                catalog::guard_schema(txn, &table.name);
                 let rows = catalog::scan(txn, &table)?;
                 catalog::set_stats(txn, &table.name, &stats::analyze(&table, &rows));
             }
@@ -278,6 +282,12 @@ impl Scope {
                 .collect(),
             aliased: if from == table.name { Vec::new() } else { vec![table.name.clone()] },
         }
+    }
+
+    /// The first `n` columns: those of the tables up to a join, which its
+    /// `ON` sees.
+    fn first(&self, n: usize) -> Scope {
+        Scope { columns: self.columns[..n].to_vec(), aliased: self.aliased.clone() }
     }
 
     /// These columns, then `other`'s.
@@ -660,6 +670,20 @@ pub(super) fn conjuncts(expr: &Expr) -> Vec<Expr> {
     }
 }
 
+/// `expr` with each unqualified column named by the table it resolves to
+/// in `scope`.
+fn qualified(expr: &Expr, scope: &Scope) -> Expr {
+    let mut out = expr.clone();
+    visit_mut(&mut out, &mut |e| {
+        if let Expr::Column { table: table @ None, name, position } = e
+            && let Ok(i) = scope.resolve(None, name, *position)
+        {
+            *table = Some(scope.columns[i].0.clone());
+        }
+    });
+    out
+}
+
 /// The `FROM` items whose columns `expr` names.
 fn items_named(expr: &Expr, scope: &Scope, widths: &[usize]) -> Vec<usize> {
     let mut out = Vec::new();
@@ -712,6 +736,10 @@ pub(super) struct Query {
     /// The rows the scan may stop after (`LIMIT` + `OFFSET`), when nothing
     /// between the scan and the limit changes which rows come first.
     pub stop_after: Option<usize>,
+    /// `OFFSET`'s rows.
+    pub offset: usize,
+    /// `LIMIT`'s rows, if it has one.
+    pub limit: Option<usize>,
 }
 // ANCHOR_END: query
 
@@ -745,8 +773,19 @@ pub(super) fn prepare<S: PageStore>(
     let mut pushed: Vec<Vec<Expr>> = vec![Vec::new(); tables.len()];
     let mut joins = Vec::new();
     let mut filter = Vec::new();
-    let ons = select.from.iter().filter_map(|item| item.on.as_ref());
-    for condition in select.filter.iter().chain(ons).flat_map(conjuncts) {
+    // An `ON` sees only the tables up to its own: its columns are named
+    // by the table they come from there, so that a later table's column
+    // of the same name cannot take them over wherever the planner moves
+    // the condition.
+    let mut ons = Vec::new();
+    let mut width = 0;
+    for (item, table) in select.from.iter().zip(&tables) {
+        width += table.columns.len();
+        if let Some(on) = &item.on {
+            ons.push(qualified(on, &scope.first(width)));
+        }
+    }
+    for condition in select.filter.iter().chain(&ons).flat_map(conjuncts) {
         match items_named(&condition, &scope, &widths)[..] {
             // A constant: checked on the first table's rows, if any.
             [] if tables.is_empty() => filter.push(condition),
@@ -787,6 +826,8 @@ pub(super) fn prepare<S: PageStore>(
         filter,
         sorted,
         stop_after,
+        offset,
+        limit,
     })
 }
 // ANCHOR_END: prepare
@@ -852,9 +893,7 @@ fn check_clauses(
     for (item, table) in select.from.iter().zip(tables) {
         width += table.columns.len();
         if let Some(on) = &item.on {
-            let columns = scope.columns[..width].to_vec();
-            let before = Scope { columns, aliased: scope.aliased.clone() };
-            check(on, &before, None)?;
+            check(on, &scope.first(width), None)?;
             no_aggregates(on, "JOIN conditions")?;
         }
     }
@@ -1113,10 +1152,9 @@ pub(super) fn run<S: PageStore>(
         }
     }
     let started = Instant::now();
-    let offset = count(select.offset.as_ref(), "OFFSET")?.unwrap_or(0);
-    let limit = count(select.limit.as_ref(), "LIMIT")?.unwrap_or(usize::MAX);
+    let limit = query.limit.unwrap_or(usize::MAX);
     let rows: Vec<Vec<Value>> =
-        output.into_iter().skip(offset).take(limit).map(|(values, _)| values).collect();
+        output.into_iter().skip(query.offset).take(limit).map(|(values, _)| values).collect();
     if let Some(profile) = profile
         && (select.limit.is_some() || select.offset.is_some())
     {
@@ -1126,12 +1164,12 @@ pub(super) fn run<S: PageStore>(
 }
 // ANCHOR_END: select
 
-/// The rows grouped by the values of `group_by`, in the order each group
-/// was first seen; all rows in one group when there is no `GROUP BY` (an
-/// aggregate over no rows still gives one row: `COUNT(*)` is 0).
 /// Groups: each one's `GROUP BY` values and its rows.
 type Groups<'r> = Vec<(Vec<Value>, Vec<&'r Vec<Value>>)>;
 
+/// The rows grouped by the values of `group_by`, in the order each group
+/// was first seen; all rows in one group when there is no `GROUP BY` (an
+/// aggregate over no rows still gives one row: `COUNT(*)` is 0).
 fn groups<'r>(group_by: &[Expr], scope: &Scope, rows: &'r [Vec<Value>]) -> Result<Groups<'r>> {
     if group_by.is_empty() {
         return Ok(vec![(Vec::new(), rows.iter().collect())]);

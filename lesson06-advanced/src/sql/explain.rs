@@ -21,7 +21,6 @@ use super::execute::{self, Profile};
 use super::join::{Actual, Method, Step};
 use super::plan::{Access, Scan, Settings, column_of, cost, sort_cost};
 use super::stats::ColumnStats;
-use super::value::Value;
 use crate::mvcc::Transaction;
 
 /// A node of the plan, as printed.
@@ -52,9 +51,10 @@ impl Node {
     }
 
     // ANCHOR: render
-    /// The node's lines: its title with the estimates (and the actual rows
-    /// and time, analyzed: per loop, as PostgreSQL shows them), its details
-    /// two columns in, its children under `->` arrows.
+    /// The node's lines: its title with the estimates (and, analyzed, the
+    /// actual rows and time, per loop, the time its children's included, as
+    /// PostgreSQL shows them), its details two columns in, its children
+    /// under `->` arrows.
     fn render(&self, indent: usize, child: bool, out: &mut Vec<String>) {
         let arrow = if child { "->  " } else { "" };
         let mut line = format!(
@@ -64,8 +64,8 @@ impl Node {
             self.cost,
             self.rows.max(1.0)
         );
-        if let Some(Actual { rows, time, loops }) = self.actual {
-            let loops = loops.max(1);
+        if let Some(Actual { rows, loops, .. }) = self.actual {
+            let (loops, time) = (loops.max(1), self.time());
             line.push_str(&format!(
                 " (actual time={:.3} rows={} loops={loops})",
                 time.as_secs_f64() * 1000.0 / loops as f64,
@@ -82,37 +82,39 @@ impl Node {
         }
     }
     // ANCHOR_END: render
+
+    /// The time spent in this node and every node under it.
+    fn time(&self) -> Duration {
+        self.actual.map_or(Duration::ZERO, |a| a.time)
+            + self.children.iter().map(Node::time).sum::<Duration>()
+    }
 }
 
 fn all(conditions: &[Expr]) -> String {
     conditions.iter().map(ToString::to_string).collect::<Vec<_>>().join(" AND ")
 }
 
-/// A scan's node (for a lookup: one lookup's, by `lookup`'s condition).
-fn scan_node(scan: &Scan, lookup: Option<(&Expr, &Option<String>)>) -> Node {
+/// A scan's node.
+fn scan_node(scan: &Scan) -> Node {
     let on = if scan.name == scan.table.name {
         scan.table.name.clone()
     } else {
         format!("{} {}", scan.table.name, scan.name)
     };
     let backward = if scan.descending { " Backward" } else { "" };
-    let pkey = format!("{}_pkey", scan.table.name);
-    let (title, used) = match (&scan.access, lookup) {
-        (_, Some((condition, index))) => {
-            let index = index.as_ref().unwrap_or(&pkey);
-            (format!("Index Scan using {index} on {on}"), vec![condition.clone()])
-        }
-        (Access::Sequential, None) => (format!("Seq Scan on {on}"), vec![]),
-        (Access::PrimaryKey(bounds), None) => {
-            (format!("Index Scan{backward} using {pkey} on {on}"), bounds.conditions.clone())
-        }
-        (Access::Index { name, bounds, .. }, None) => {
-            (format!("Index Scan{backward} using {name} on {on}"), bounds.conditions.clone())
+    let (title, used) = match &scan.access {
+        Access::Sequential => (format!("Seq Scan on {on}"), &[][..]),
+        Access::PrimaryKey(bounds) => (
+            format!("Index Scan{backward} using {}_pkey on {on}", scan.table.name),
+            &bounds.conditions[..],
+        ),
+        Access::Index { name, bounds, .. } => {
+            (format!("Index Scan{backward} using {name} on {on}"), &bounds.conditions[..])
         }
     };
     let mut node = Node::new(title, scan.cost, scan.rows, None);
     if !used.is_empty() {
-        node.details.push(format!("Index Cond: {}", all(&used)));
+        node.details.push(format!("Index Cond: {}", all(used)));
     }
     let rest: Vec<Expr> = scan.conditions.iter().filter(|c| !used.contains(c)).cloned().collect();
     if !rest.is_empty() {
@@ -136,33 +138,44 @@ fn join_nodes(steps: &[Step], profile: &Profile) -> Option<Node> {
     let mut node: Option<Node> = None;
     for (k, step) in steps.iter().enumerate() {
         let actual = profile.steps.get(k);
-        let lookup = match &step.method {
-            Method::Lookup { outer, inner, index, .. } => Some((
-                Expr::Binary(BinaryOp::Eq, Box::new(inner.clone()), Box::new(outer.clone())),
-                index,
-            )),
-            _ => None,
-        };
-        let mut inner = scan_node(&step.scan, lookup.as_ref().map(|(c, i)| (c, *i)));
+        let mut inner = scan_node(&step.scan);
         inner.actual = actual.map(|a| a.scan);
         let Some(outer) = node.take() else {
             node = Some(inner);
             continue;
         };
+        let outer_rows = outer.actual.map(|a| a.rows);
         let title = match step.method {
             Method::Hash { .. } => "Hash Join",
             _ => "Nested Loop",
         };
         let mut join = Node::new(title, step.cost, step.rows, Some(outer));
-        if let Method::Hash { conditions } = &step.method {
-            let keys: Vec<Expr> = conditions
-                .iter()
-                .map(|(o, i)| Expr::Binary(BinaryOp::Eq, Box::new(o.clone()), Box::new(i.clone())))
-                .collect();
-            join.details.push(format!("Hash Cond: {}", all(&keys)));
-            let mut hash = Node::new("Hash", inner.cost, inner.rows, Some(inner));
-            hash.actual = actual.map(|a| a.build);
-            inner = hash;
+        match &step.method {
+            Method::Hash { conditions } => {
+                let keys: Vec<Expr> = conditions
+                    .iter()
+                    .map(|(o, i)| {
+                        Expr::Binary(BinaryOp::Eq, Box::new(o.clone()), Box::new(i.clone()))
+                    })
+                    .collect();
+                join.details.push(format!("Hash Cond: {}", all(&keys)));
+                let mut hash = Node::new("Hash", inner.cost, inner.rows, Some(inner));
+                hash.actual = actual.map(|a| a.build);
+                inner = hash;
+            }
+            // The table is read once and kept: each outer row goes through
+            // the rows kept, as PostgreSQL's `Materialize` node does.
+            Method::NestedLoop => {
+                let rows = inner.rows;
+                let mut kept = Node::new("Materialize", inner.cost, rows, Some(inner));
+                kept.actual = actual.zip(outer_rows).map(|(a, loops)| Actual {
+                    rows: a.scan.rows * loops,
+                    time: Duration::ZERO,
+                    loops,
+                });
+                inner = kept;
+            }
+            Method::First | Method::Lookup { .. } => {}
         }
         if !step.conditions.is_empty() {
             join.details.push(format!("Join Filter: {}", all(&step.conditions)));
@@ -242,10 +255,9 @@ pub fn explain<S: PageStore>(
         node = sort;
     }
     if select.limit.is_some() || select.offset.is_some() {
-        let rows = match &select.limit {
-            Some(Expr::Literal(Value::Integer(n))) => node.rows.min(*n as f64),
-            _ => node.rows,
-        };
+        // The rows after the offset, up to the limit.
+        let rows = (node.rows - query.offset as f64).max(0.0);
+        let rows = query.limit.map_or(rows, |n| rows.min(n as f64));
         // A scan that stops early costs only the share of it that is read.
         let cost = match query.stop_after {
             Some(needed) => node.cost * (needed as f64 / node.rows.max(1.0)).min(1.0),

@@ -12,8 +12,8 @@
 //!   rows are few, since the rest of the table is never read.
 //!
 //! Which is cheapest depends on how many rows each side has, so the order
-//! matters too: the planner tries every order of the tables (there are n!;
-//! our queries join two or three), skipping orders that would pair rows
+//! matters too: the planner tries every order of up to four tables (there
+//! are n!; beyond four it keeps the `FROM` order), skipping orders that would pair rows
 //! with no condition between them when another order avoids that, costs the
 //! cheapest way to join each table in its place, and keeps the cheapest
 //! order. Real planners do the same by dynamic programming over subsets of
@@ -31,6 +31,10 @@ use super::plan::{self, Access, Bounds, Scan, Settings, column_of, cost};
 use super::stats;
 use super::value::{Value, encode_key};
 use crate::mvcc::Transaction;
+
+/// An equality of an outer column and a column of the table joined, in
+/// that order.
+type Equality = (Expr, Expr);
 
 /// How a table is joined to the outer rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +180,15 @@ fn plan_order(
             here.iter().map(|c| join_selectivity(&outer, &scan, c)).product::<f64>();
         let rows = (outer_rows * scan.rows * selectivity).max(1.0);
         let emit = rows * cost::CPU_TUPLE;
+        // Each condition, as an equality of an outer column and one of
+        // this table's, if it is one.
+        let equalities: Vec<Option<Equality>> =
+            here.iter().map(|c| equi_join(&outer, &scan, c)).collect();
+        // The conditions left to check on each joined row, when `used`
+        // are checked by the join's method.
+        let rest = |used: &dyn Fn(&Option<Equality>) -> bool| -> Vec<Expr> {
+            here.iter().zip(&equalities).filter(|(_, e)| !used(e)).map(|(c, _)| c.clone()).collect()
+        };
         // A nested loop checks every pair.
         let checks = here.len().max(1) as f64 * cost::CPU_OPERATOR;
         let mut best = Step {
@@ -187,11 +200,9 @@ fn plan_order(
             scan: scan.clone(),
         };
         // A hash join builds on the table, probes once per outer row.
-        let keys: Vec<(Expr, Expr)> =
-            here.iter().filter_map(|c| equi_join(&outer, &scan, c)).collect();
+        let keys: Vec<(Expr, Expr)> = equalities.iter().flatten().cloned().collect();
         if !keys.is_empty() && settings.hash_joins {
-            let rest: Vec<Expr> =
-                here.iter().filter(|c| equi_join(&outer, &scan, c).is_none()).cloned().collect();
+            let rest = rest(&|e| e.is_some());
             let cost = outer_cost
                 + scan.cost
                 + scan.rows * (cost::CPU_OPERATOR * keys.len() as f64 + cost::CPU_TUPLE)
@@ -199,20 +210,14 @@ fn plan_order(
                 + rows * rest.len() as f64 * cost::CPU_OPERATOR
                 + emit;
             if cost < best.cost {
-                best = Step {
-                    method: Method::Hash { conditions: keys.clone() },
-                    conditions: rest,
-                    cost,
-                    ..best
-                };
+                let method = Method::Hash { conditions: keys.clone() };
+                best = Step { method, conditions: rest, cost, ..best };
             }
         }
         // An index nested loop looks up each outer row's partners.
         if settings.index_scans {
-            for (outer_column, inner_column) in keys {
-                let Some(column) = column_of(&scan.table, &scan.name, &inner_column) else {
-                    continue;
-                };
+            for key in keys {
+                let Some(column) = column_of(&scan.table, &scan.name, &key.1) else { continue };
                 let index = if column == scan.table.primary_key() {
                     None
                 } else {
@@ -221,32 +226,16 @@ fn plan_order(
                         None => continue,
                     }
                 };
-                let lookup = lookup_scan(&scan, column, index.is_some());
-                let rest: Vec<Expr> = here
-                    .iter()
-                    .filter(|c| {
-                        equi_join(&outer, &scan, c)
-                            != Some((outer_column.clone(), inner_column.clone()))
-                    })
-                    .cloned()
-                    .collect();
+                let lookup = lookup_scan(&scan, column, index.clone(), &key);
+                let rest = rest(&|e| e.as_ref() == Some(&key));
                 let cost = outer_cost
                     + outer_rows * lookup.cost
                     + rows * rest.len() as f64 * cost::CPU_OPERATOR
                     + emit;
                 if cost < best.cost {
-                    best = Step {
-                        method: Method::Lookup {
-                            outer: outer_column,
-                            inner: inner_column,
-                            column,
-                            index,
-                        },
-                        conditions: rest,
-                        cost,
-                        scan: lookup,
-                        ..best
-                    };
+                    let (outer, inner) = key;
+                    let method = Method::Lookup { outer, inner, column, index };
+                    best = Step { method, conditions: rest, cost, scan: lookup, ..best };
                 }
             }
         }
@@ -256,23 +245,36 @@ fn plan_order(
 }
 // ANCHOR_END: plan_order
 
-/// `scan` as one lookup of a value of `column` reads it: the rows with one
-/// value, and the cost of finding them (a descent, then their pages).
-fn lookup_scan(scan: &Scan, column: usize, index: bool) -> Scan {
+/// `scan` as one lookup of a value of `column` reads it, by the primary
+/// key (`index` is `None`) or an index: the rows with one value, and the
+/// cost of finding them (a descent, then their pages). Its access names
+/// the equality it looks up by, for `EXPLAIN`'s `Index Cond`; the value
+/// comes from each outer row.
+fn lookup_scan(scan: &Scan, column: usize, index: Option<String>, key: &(Expr, Expr)) -> Scan {
     let equal = match (column == scan.table.primary_key(), &scan.stats) {
         (true, _) => 1.0 / scan.table_rows,
-        (false, Some(stats)) => {
-            let c = &stats.columns[column];
-            (1.0 - c.null_fraction) / c.distinct.max(1.0)
-        }
+        // (Statistics older than the table's columns are not used.)
+        (false, Some(stats)) => stats
+            .columns
+            .get(column)
+            .map_or(stats::default::EQUALITY, |c| (1.0 - c.null_fraction) / c.distinct.max(1.0)),
         (false, None) => stats::default::EQUALITY,
     };
     let matched = (scan.table_rows * equal).max(1.0);
     let kept = scan.rows / scan.table_rows; // the share its own conditions keep
+    let condition = Expr::Binary(BinaryOp::Eq, Box::new(key.1.clone()), Box::new(key.0.clone()));
+    let bounds = Bounds {
+        lower: std::ops::Bound::Unbounded,
+        upper: std::ops::Bound::Unbounded,
+        conditions: vec![condition],
+    };
     Scan {
         rows: (matched * kept).max(1.0),
-        cost: plan::range_cost(scan, matched, index),
-        access: Access::Sequential, // (not used: a lookup reads by value)
+        cost: plan::range_cost(scan, matched, index.is_some()),
+        access: match index {
+            None => Access::PrimaryKey(bounds),
+            Some(name) => Access::Index { name, column, bounds, nulls: false },
+        },
         ..scan.clone()
     }
 }
@@ -299,20 +301,31 @@ fn equi_join(outer: &[&Scan], scan: &Scan, condition: &Expr) -> Option<(Expr, Ex
 }
 
 // ANCHOR: join_selectivity
-/// The fraction of pairs of rows a join condition keeps: for `a = b`
-/// between two columns, one over the larger number of distinct values (as
-/// PostgreSQL's `eqjoinsel` does when it has nothing better).
+/// The fraction of pairs of rows a join condition keeps. For `a = b`
+/// between two columns, as PostgreSQL's `eqjoinsel` does without common
+/// values to match: the rows of each side that are not `NULL`, over the
+/// larger number of distinct values (each row of the side with fewer
+/// values finds its share of the other side's rows). A column without
+/// statistics has as many values as rows if it is a primary key, else
+/// PostgreSQL's default of 200.
 pub fn join_selectivity(outer: &[&Scan], scan: &Scan, condition: &Expr) -> f64 {
+    let column = |e: &Expr| {
+        outer.iter().chain([&scan]).find_map(|s| column_of(&s.table, &s.name, e).map(|c| (*s, c)))
+    };
     let stats = |e: &Expr| {
-        outer.iter().chain([&scan]).find_map(|s| {
-            let column = column_of(&s.table, &s.name, e)?;
-            s.stats.as_ref().and_then(|t| t.columns.get(column))
-        })
+        let (s, c) = column(e)?;
+        s.stats.as_ref().and_then(|t| t.columns.get(c))
+    };
+    // Distinct values and the share of rows not `NULL`.
+    let side = |e: &Expr| match (column(e), stats(e)) {
+        (_, Some(c)) => Some((c.distinct.max(1.0), 1.0 - c.null_fraction)),
+        (Some((s, c)), None) if c == s.table.primary_key() => Some((s.table_rows, 1.0)),
+        (Some(_), None) => Some((stats::default::DISTINCT, 1.0)),
+        (None, None) => None,
     };
     match condition {
-        Expr::Binary(BinaryOp::Eq, l, r) => match (stats(l), stats(r)) {
-            (Some(a), Some(b)) => 1.0 / a.distinct.max(b.distinct).max(1.0),
-            (Some(a), None) | (None, Some(a)) => 1.0 / a.distinct.max(1.0),
+        Expr::Binary(BinaryOp::Eq, l, r) => match (side(l), side(r)) {
+            (Some((d1, n1)), Some((d2, n2))) => n1 * n2 / d1.max(d2),
             _ => stats::default::EQUALITY,
         },
         other => stats::selectivity(other, &stats),
@@ -366,12 +379,15 @@ pub fn run<S: PageStore>(
         let own = match step.method {
             Method::Lookup { .. } => Vec::new(),
             // A limit reaches the scan only when nothing else is joined.
-            Method::First => plan::read(txn, &step.scan, &step.scan.access, limit)?,
+            Method::First if steps.len() == 1 => {
+                plan::read(txn, &step.scan, &step.scan.access, limit)?
+            }
             _ => plan::read(txn, &step.scan, &step.scan.access, None)?,
         };
         let loops = usize::from(!matches!(step.method, Method::Lookup { .. }));
         actual.scan = Actual { rows: own.len(), time: started.elapsed(), loops };
         let started = Instant::now();
+        let mut apart = Duration::ZERO; // time spent on the inner side, inside the join
         let mut joined = Vec::new();
         let keep = |left: &[Value], right: &[Value], out: &mut Vec<Vec<Value>>| {
             let row: Vec<Value> = left.iter().chain(right).cloned().collect();
@@ -399,6 +415,7 @@ pub fn run<S: PageStore>(
                     }
                 }
                 actual.build = Actual { rows: own.len(), time: build.elapsed(), loops: 1 };
+                apart += actual.build.time;
                 for left in &rows {
                     let key = hash_key(conditions.iter().map(|(e, _)| e), &scope, left)?;
                     for &i in key.and_then(|k| table.get(&k)).into_iter().flatten() {
@@ -407,8 +424,8 @@ pub fn run<S: PageStore>(
                 }
             }
             Method::Lookup { outer, column, index, .. } => {
-                let mut scanned = Duration::ZERO;
                 for left in &rows {
+                    actual.scan.loops += 1;
                     let value = eval_in(outer, &scope, left)?;
                     if value == Value::Null {
                         continue; // NULL equals nothing
@@ -429,17 +446,18 @@ pub fn run<S: PageStore>(
                         },
                     };
                     let found = plan::read(txn, &step.scan, &access, None)?;
-                    scanned += started.elapsed();
+                    actual.scan.time += started.elapsed();
                     actual.scan.rows += found.len();
-                    actual.scan.loops += 1;
                     for right in &found {
                         keep(left, right, &mut joined)?;
                     }
                 }
-                actual.scan.time = scanned;
+                apart += actual.scan.time;
             }
         }
-        actual.join = Actual { rows: joined.len(), time: started.elapsed(), loops: 1 };
+        // The join's own time: not the hash table's, nor the lookups'.
+        let time = started.elapsed().saturating_sub(apart);
+        actual.join = Actual { rows: joined.len(), time, loops: 1 };
         if let Some(profile) = profile.as_deref_mut() {
             profile.push(actual);
         }

@@ -94,10 +94,12 @@ impl<S: PageStore> Session<S> {
 
     // ANCHOR: execute
     /// Runs every statement of `sql`, stopping at the first error (whose
-    /// position is then in `sql`). Several statements outside a transaction
-    /// run as one, as PostgreSQL runs the statements of one query message:
-    /// all of them commit, or, if one fails, none (unless they begin or
-    /// end transactions themselves).
+    /// position is then in `sql`). Several statements run as PostgreSQL
+    /// runs the statements of one query message: those outside a `BEGIN`
+    /// block run in one *implicit* transaction, which commits at the end of
+    /// the message, or if one of them fails, rolls back with it. A `BEGIN`
+    /// turns the implicit transaction into its block; a `COMMIT` or
+    /// `ROLLBACK` ends it, and statements after it start a new one.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<Output>> {
         let statements = match parser::parse(sql) {
             Ok(statements) => statements,
@@ -106,17 +108,18 @@ impl<S: PageStore> Session<S> {
                 return vec![Err(e)];
             }
         };
-        let controls = |s: &Statement| {
-            matches!(s, Statement::Begin(_) | Statement::Commit | Statement::Rollback)
-        };
-        let implicit = statements.len() > 1
-            && self.transaction.is_none()
-            && !statements.iter().any(|(s, _)| controls(s));
-        if implicit {
-            self.transaction = Some(self.db.begin(Isolation::Snapshot));
-        }
+        let several = statements.len() > 1;
+        let mut implicit = false;
         let mut out = Vec::new();
         for (statement, _) in statements {
+            let controls =
+                matches!(statement, Statement::Begin(_) | Statement::Commit | Statement::Rollback);
+            if controls {
+                implicit = false; // now the block's, or ended
+            } else if several && self.transaction.is_none() {
+                self.transaction = Some(self.db.begin(Isolation::Snapshot));
+                implicit = true;
+            }
             let result = self.run(statement);
             let failed = result.is_err();
             out.push(result);

@@ -109,6 +109,9 @@ pub fn analyze(table: &Table, rows: &[Vec<Value>]) -> TableStats {
 pub mod default {
     /// Rows in a table never analyzed.
     pub const ROWS: f64 = 1000.0;
+    /// Distinct values of a column never analyzed (PostgreSQL's
+    /// `DEFAULT_NUM_DISTINCT`).
+    pub const DISTINCT: f64 = 200.0;
     /// `x = constant`.
     pub const EQUALITY: f64 = 0.005;
     /// `x < constant` and its kin.
