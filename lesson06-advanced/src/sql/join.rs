@@ -179,7 +179,6 @@ fn plan_order(
         let selectivity: f64 =
             here.iter().map(|c| join_selectivity(&outer, &scan, c)).product::<f64>();
         let rows = (outer_rows * scan.rows * selectivity).max(1.0);
-        let emit = rows * cost::CPU_TUPLE;
         // Each condition, as an equality of an outer column and one of
         // this table's, if it is one.
         let equalities: Vec<Option<Equality>> =
@@ -189,26 +188,19 @@ fn plan_order(
         let rest = |used: &dyn Fn(&Option<Equality>) -> bool| -> Vec<Expr> {
             here.iter().zip(&equalities).filter(|(_, e)| !used(e)).map(|(c, _)| c.clone()).collect()
         };
-        // A nested loop checks every pair.
-        let checks = here.len().max(1) as f64 * cost::CPU_OPERATOR;
+        let outer_side = (outer_rows, outer_cost);
         let mut best = Step {
             item,
             method: Method::NestedLoop,
             conditions: here.clone(),
             rows,
-            cost: outer_cost + scan.cost + outer_rows * scan.rows * checks + emit,
+            cost: nested_loop_cost(outer_side, &scan, here.len(), rows),
             scan: scan.clone(),
         };
-        // A hash join builds on the table, probes once per outer row.
         let keys: Vec<(Expr, Expr)> = equalities.iter().flatten().cloned().collect();
         if !keys.is_empty() && settings.hash_joins {
             let rest = rest(&|e| e.is_some());
-            let cost = outer_cost
-                + scan.cost
-                + scan.rows * (cost::CPU_OPERATOR * keys.len() as f64 + cost::CPU_TUPLE)
-                + outer_rows * cost::CPU_OPERATOR * keys.len() as f64
-                + rows * rest.len() as f64 * cost::CPU_OPERATOR
-                + emit;
+            let cost = hash_join_cost(outer_side, &scan, keys.len(), rest.len(), rows);
             if cost < best.cost {
                 let method = Method::Hash { conditions: keys.clone() };
                 best = Step { method, conditions: rest, cost, ..best };
@@ -230,8 +222,7 @@ fn plan_order(
                 let rest = rest(&|e| e.as_ref() == Some(&key));
                 let cost = outer_cost
                     + outer_rows * lookup.cost
-                    + rows * rest.len() as f64 * cost::CPU_OPERATOR
-                    + emit;
+                    + rows * (rest.len() as f64 * cost::CPU_OPERATOR + cost::CPU_TUPLE);
                 if cost < best.cost {
                     let (outer, inner) = key;
                     let method = Method::Lookup { outer, inner, column, index };
@@ -244,6 +235,40 @@ fn plan_order(
     steps
 }
 // ANCHOR_END: plan_order
+
+// ANCHOR: join_costs
+/// The cost of a nested loop joining the outer rows (how many, and their
+/// cost so far) to `inner`'s: the inner table read once and kept, then
+/// every pair of rows checked (an operator per condition, and at least
+/// one), and each of the `rows` joined rows handed on.
+pub fn nested_loop_cost(outer: (f64, f64), inner: &Scan, conditions: usize, rows: f64) -> f64 {
+    // exercise 6.9: begin
+    let (outer_rows, outer_cost) = outer;
+    let pairs = outer_rows * inner.rows;
+    outer_cost
+        + inner.cost
+        + pairs * conditions.max(1) as f64 * cost::CPU_OPERATOR
+        + rows * cost::CPU_TUPLE
+    // exercise 6.9: end
+}
+
+/// The cost of a hash join of the outer rows to `inner`'s: the inner table
+/// read once, each of its rows hashed on the `keys` columns and put in the
+/// table (an operator per key, and the row kept); each outer row hashed
+/// and looked up (an operator per key); each of the `rows` joined rows
+/// checked against the `rest` of the conditions and handed on.
+pub fn hash_join_cost(outer: (f64, f64), inner: &Scan, keys: usize, rest: usize, rows: f64) -> f64 {
+    // exercise 6.9: begin
+    let (outer_rows, outer_cost) = outer;
+    let keys = keys as f64;
+    outer_cost
+        + inner.cost
+        + inner.rows * (keys * cost::CPU_OPERATOR + cost::CPU_TUPLE)
+        + outer_rows * keys * cost::CPU_OPERATOR
+        + rows * (rest as f64 * cost::CPU_OPERATOR + cost::CPU_TUPLE)
+    // exercise 6.9: end
+}
+// ANCHOR_END: join_costs
 
 /// `scan` as one lookup of a value of `column` reads it, by the primary
 /// key (`index` is `None`) or an index: the rows with one value, and the
@@ -515,4 +540,93 @@ fn in_from_order(steps: &[Step], rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::catalog::{Column, Table};
+    use crate::sql::value::DataType;
+
+    /// A scan of a table `name` (`id` its key, `x` an integer) that keeps
+    /// `rows` rows for `cost`.
+    fn scan(name: &str, rows: f64, cost: f64) -> Scan {
+        let column = |n: &str, primary_key| Column {
+            name: n.into(),
+            data_type: DataType::Integer,
+            primary_key,
+            nullable: !primary_key,
+        };
+        let table = Table {
+            name: name.into(),
+            columns: vec![column("id", true), column("x", false)],
+            indexes: Vec::new(),
+        };
+        Scan {
+            table,
+            name: name.into(),
+            access: Access::Sequential,
+            conditions: Vec::new(),
+            table_rows: rows,
+            rows,
+            cost,
+            pages: (rows / 100.0).max(1.0),
+            ordered: false,
+            descending: false,
+            stats: None,
+        }
+    }
+
+    fn column(table: &str, name: &str) -> Expr {
+        Expr::Column { table: Some(table.into()), name: name.into(), position: 0 }
+    }
+
+    /// `a.x = b.x`, between items 0 and 1.
+    fn equal_x() -> Vec<Condition> {
+        let expr =
+            Expr::Binary(BinaryOp::Eq, Box::new(column("a", "x")), Box::new(column("b", "x")));
+        vec![Condition { expr, items: vec![0, 1] }]
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-6 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn a_nested_loop_pays_for_every_pair() {
+        // 1,000 × 500 pairs, two conditions each, 300 rows out.
+        let cost = nested_loop_cost((1000.0, 40.0), &scan("b", 500.0, 20.0), 2, 300.0);
+        assert!(close(cost, 40.0 + 20.0 + 500_000.0 * 2.0 * 0.0025 + 300.0 * 0.01), "{cost}");
+        // No condition at all (a cross join) still costs one operator a pair.
+        let cross = nested_loop_cost((10.0, 1.0), &scan("b", 10.0, 1.0), 0, 100.0);
+        assert!(close(cross, 2.0 + 100.0 * 0.0025 + 100.0 * 0.01), "{cross}");
+    }
+
+    #[test]
+    fn a_hash_join_pays_once_per_row_of_each_side() {
+        let cost = hash_join_cost((1000.0, 40.0), &scan("b", 500.0, 20.0), 1, 1, 300.0);
+        let expected = 40.0 + 20.0 + 500.0 * 0.0125 + 1000.0 * 0.0025 + 300.0 * 0.0125;
+        assert!(close(cost, expected), "{cost} != {expected}");
+        // Linear in each side, where a nested loop is their product.
+        let big = |n: f64| hash_join_cost((n, 0.0), &scan("b", n, 0.0), 1, 0, n);
+        assert!(close(big(2e6), 2.0 * big(1e6)));
+    }
+
+    #[test]
+    fn the_planner_hashes_big_tables_and_loops_over_tiny_ones() {
+        let plan_of = |a: Scan, b: Scan, hash_joins: bool| {
+            let settings = Settings { hash_joins, ..Settings::default() };
+            plan(vec![a, b], &equal_x(), settings)
+        };
+        // 100,000 rows each: a hash join, the smaller side hashed.
+        let steps = plan_of(scan("a", 100_000.0, 900.0), scan("b", 20_000.0, 200.0), true);
+        assert!(matches!(steps[1].method, Method::Hash { .. }), "{:?}", steps[1].method);
+        assert_eq!(steps[1].item, 1, "the smaller table is the one hashed");
+        // One outer row against ten: trying ten pairs beats a hash table.
+        let steps = plan_of(scan("a", 1.0, 1.0), scan("b", 10.0, 1.0), true);
+        assert_eq!(steps[1].method, Method::NestedLoop);
+        // Hash joins off: a nested loop, whatever it costs.
+        let steps = plan_of(scan("a", 100_000.0, 900.0), scan("b", 100_000.0, 900.0), false);
+        assert_eq!(steps[1].method, Method::NestedLoop);
+    }
 }
