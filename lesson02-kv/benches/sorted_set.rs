@@ -1,8 +1,8 @@
 //! The sorted set's skip list against what a Rust user would build a
 //! sorted set from, in one run: a `BTreeSet<(score, member)>` alone (order
 //! only: no lookup by member), and a `BTreeMap`-based sorted set (the same
-//! tree of (score, member), plus a `HashMap` from member to score, as ours
-//! has beside its skip list).
+//! tree of (score, member), plus a hash map from member to score, as ours
+//! has beside its skip list: hashbrown's, the same as ours).
 //!
 //! `cargo bench -p lesson02-kv --bench sorted_set`. 100,000 members of 8
 //! bytes, scores drawn from 0..1,000,000 (so some tie):
@@ -16,12 +16,13 @@
 // criterion's macros generate functions that cannot carry doc comments.
 #![allow(missing_docs)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 use std::ops::Bound;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use hashbrown::HashMap;
 use lesson02_kv::zset::SortedSet;
 
 /// A score with a total order, for the B-trees' keys (no NaN is ever put in).

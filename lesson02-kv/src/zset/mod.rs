@@ -11,6 +11,7 @@ pub mod skiplist;
 use std::ops::Bound;
 
 use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 
 pub use skiplist::SkipList;
 
@@ -37,19 +38,26 @@ impl SortedSet {
         self.scores.is_empty()
     }
 
-    /// Sets `member`'s score (not NaN); its old score, if it had one.
+    /// Sets `member`'s score (not NaN); its old score, if it had one. An
+    /// equal score changes nothing (as in Redis: `-0` does not replace `0`,
+    /// so the map and the list always hold the same score).
     pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
         assert!(!score.is_nan(), "a score is a number");
-        let old = self.scores.insert(member.to_vec(), score);
-        match old {
-            Some(old) if old == score => {}
-            Some(old) => {
-                self.list.remove(old, member);
+        // One lookup, whether the member is new or not.
+        match self.scores.entry_ref(member) {
+            EntryRef::Occupied(old) if *old.get() == score => Some(*old.get()),
+            EntryRef::Occupied(mut old) => {
+                let previous = old.insert(score);
+                self.list.remove(previous, member);
                 self.list.insert(score, member.to_vec());
+                Some(previous)
             }
-            None => self.list.insert(score, member.to_vec()),
+            EntryRef::Vacant(new) => {
+                new.insert(score);
+                self.list.insert(score, member.to_vec());
+                None
+            }
         }
-        old
     }
 
     /// Removes `member`; whether it was there.

@@ -39,6 +39,9 @@ pub const MAX_LEVEL: usize = 32;
 /// The header: a node with every level, before the first element.
 const HEAD: usize = 0;
 
+/// A link to nothing.
+const NOWHERE: Level = Level { forward: None, span: 0 };
+
 /// One level of a node: the next node at this level, and how many
 /// elements of level 0 the link steps over (1 to the next element; for
 /// the last link of a level, the elements left after this node).
@@ -48,13 +51,42 @@ struct Level {
     span: usize,
 }
 
+/// A node's levels. The first is kept in the node itself, since three
+/// nodes in four have no other: a walk along level 0 then reads one place
+/// per node, and most nodes need no allocation for their levels.
+#[derive(Debug, Clone)]
+struct Levels {
+    first: Level,
+    rest: Vec<Level>,
+}
+
+impl Levels {
+    fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+}
+
+impl std::ops::Index<usize> for Levels {
+    type Output = Level;
+
+    fn index(&self, i: usize) -> &Level {
+        if i == 0 { &self.first } else { &self.rest[i - 1] }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Levels {
+    fn index_mut(&mut self, i: usize) -> &mut Level {
+        if i == 0 { &mut self.first } else { &mut self.rest[i - 1] }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Node {
     member: Vec<u8>,
     /// The previous node at level 0 (`None` for the first): for walking
     /// backwards, as `ZREVRANGE` does.
     backward: Option<usize>,
-    levels: Vec<Level>,
+    levels: Levels,
 }
 
 /// A skip list of (score, member) pairs, ordered by score, then member.
@@ -97,7 +129,7 @@ impl SkipList {
         let head = Node {
             member: Vec::new(),
             backward: None,
-            levels: vec![Level { forward: None, span: 0 }; MAX_LEVEL],
+            levels: Levels { first: NOWHERE, rest: vec![NOWHERE; MAX_LEVEL - 1] },
         };
         let scores = vec![0.0];
         Self { nodes: vec![head], scores, free: Vec::new(), tail: None, len: 0, level: 1, seed }
@@ -114,8 +146,9 @@ impl SkipList {
     }
 
     /// A level for a new node: 1, then one more with probability 1/4 each
-    /// time (Redis's `ZSKIPLIST_P`), so a level holds a quarter of the
-    /// one below and a search looks at about 4 / 2 nodes per level.
+    /// time (Redis's `ZSKIPLIST_P`), so each level holds about a quarter of
+    /// the nodes of the one below, and a search takes at most a few steps
+    /// on each level before it drops.
     fn random_level(&mut self) -> usize {
         let mut level = 1;
         while level < MAX_LEVEL && self.next_random().is_multiple_of(4) {
@@ -173,20 +206,24 @@ impl SkipList {
             }
             self.level = level;
         }
-        let new = self.allocate(Node { member, backward: None, levels: Vec::new() }, score);
-        let mut levels = Vec::with_capacity(level);
+        let levels = Levels { first: NOWHERE, rest: Vec::with_capacity(level - 1) };
+        let new = self.allocate(Node { member, backward: None, levels }, score);
         for i in 0..level {
-            let before = self.link(update[i], i);
+            let cut = self.link(update[i], i);
             // The new node takes over the link, split where it now stands:
             // `rank[0] - rank[i]` elements lie between update[i] and it.
-            levels.push(Level { forward: before.forward, span: before.span - (rank[0] - rank[i]) });
+            let link = Level { forward: cut.forward, span: cut.span - (rank[0] - rank[i]) };
+            match i {
+                0 => self.nodes[new].levels.first = link,
+                _ => self.nodes[new].levels.rest.push(link),
+            }
             self.nodes[update[i]].levels[i] =
                 Level { forward: Some(new), span: rank[0] - rank[i] + 1 };
         }
-        self.nodes[new].levels = levels;
         // Links above the new node's levels now step over one more.
-        for (i, &x) in update.iter().enumerate().take(self.level).skip(level) {
-            self.nodes[x].levels[i].span += 1;
+        #[allow(clippy::needless_range_loop)] // `i` is a level, on both sides
+        for i in level..self.level {
+            self.nodes[update[i]].levels[i].span += 1;
         }
         self.nodes[new].backward = (update[0] != HEAD).then_some(update[0]);
         match self.link(new, 0).forward {
@@ -429,8 +466,15 @@ impl SkipList {
         if rank != self.len || self.tail != previous {
             return Err(format!("{rank} nodes for a length of {}, or a wrong tail", self.len));
         }
-        // Every level: in order (ranks grow), each span the rank distance.
+        // Every level: in order (ranks grow), each span the rank distance,
+        // and every node as high as the level on it.
         for i in 0..self.level {
+            let tall = rank_of
+                .iter()
+                .enumerate()
+                .filter(|&(x, r)| x != HEAD && r.is_some() && self.nodes[x].levels.len() > i)
+                .count();
+            let mut reached = 0;
             let mut x = HEAD;
             loop {
                 let link = self.link(x, i);
@@ -451,9 +495,15 @@ impl SkipList {
                     ));
                 }
                 match link.forward {
-                    Some(next) => x = next,
+                    Some(next) => {
+                        x = next;
+                        reached += 1;
+                    }
                     None => break,
                 }
+            }
+            if reached != tall {
+                return Err(format!("level {i} links {reached} of its {tall} nodes"));
             }
         }
         if self.level > 1 && self.link(HEAD, self.level - 1).forward.is_none() {
@@ -567,6 +617,22 @@ mod tests {
         list.check().unwrap();
         assert_eq!(list.nodes.len(), 4, "b's slot was reused");
         assert_eq!(list.rank(3.0, b"c"), Some(2));
+    }
+
+    #[test]
+    fn the_checker_catches_a_node_skipped_on_its_level() {
+        let mut list = SkipList::new(7);
+        for n in 0..50u8 {
+            list.insert(f64::from(n), vec![n]);
+        }
+        assert!(list.level >= 2, "50 elements reach level 1");
+        // Link the header past the first node of level 1, spans kept right:
+        // only the count of nodes on the level can tell.
+        let x = list.link(HEAD, 1).forward.unwrap();
+        let (head, skipped) = (list.link(HEAD, 1), list.link(x, 1));
+        list.nodes[HEAD].levels[1] =
+            Level { forward: skipped.forward, span: head.span + skipped.span };
+        assert!(list.check().unwrap_err().contains("links"));
     }
 
     #[test]
