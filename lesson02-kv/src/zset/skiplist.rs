@@ -208,6 +208,7 @@ impl SkipList {
         }
         let levels = Levels { first: NOWHERE, rest: Vec::with_capacity(level - 1) };
         let new = self.allocate(Node { member, backward: None, levels }, score);
+        // exercise 2.6: begin
         for i in 0..level {
             let cut = self.link(update[i], i);
             // The new node takes over the link, split where it now stands:
@@ -225,6 +226,7 @@ impl SkipList {
         for i in level..self.level {
             self.nodes[update[i]].levels[i].span += 1;
         }
+        // exercise 2.6: end
         self.nodes[new].backward = (update[0] != HEAD).then_some(update[0]);
         match self.link(new, 0).forward {
             Some(next) => self.nodes[next].backward = Some(new),
@@ -293,6 +295,7 @@ impl SkipList {
     /// The rank (from 0) of `member` with `score`, if it is in the list:
     /// the spans walked to reach it, less one.
     pub fn rank(&self, score: f64, member: &[u8]) -> Option<usize> {
+        // exercise 2.5: begin
         let mut rank = 0;
         let mut x = HEAD;
         for i in (0..self.level).rev() {
@@ -308,6 +311,7 @@ impl SkipList {
             }
         }
         None
+        // exercise 2.5: end
     }
     // ANCHOR_END: rank
 
