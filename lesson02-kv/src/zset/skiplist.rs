@@ -208,6 +208,20 @@ impl SkipList {
         }
         let levels = Levels { first: NOWHERE, rest: Vec::with_capacity(level - 1) };
         let new = self.allocate(Node { member, backward: None, levels }, score);
+        self.link_in(new, level, &update, &rank);
+        self.nodes[new].backward = (update[0] != HEAD).then_some(update[0]);
+        match self.link(new, 0).forward {
+            Some(next) => self.nodes[next].backward = Some(new),
+            None => self.tail = Some(new),
+        }
+        self.len += 1;
+    }
+
+    /// Links node `new` in on its `level` levels, after `update[i]` on
+    /// each (the last node before it; `rank[i]` elements up to and
+    /// including that one), splitting the span of each link it cuts; the
+    /// links above its levels now step over one more element.
+    fn link_in(&mut self, new: usize, level: usize, update: &[usize], rank: &[usize]) {
         // exercise 2.6: begin
         for i in 0..level {
             let cut = self.link(update[i], i);
@@ -227,12 +241,6 @@ impl SkipList {
             self.nodes[update[i]].levels[i].span += 1;
         }
         // exercise 2.6: end
-        self.nodes[new].backward = (update[0] != HEAD).then_some(update[0]);
-        match self.link(new, 0).forward {
-            Some(next) => self.nodes[next].backward = Some(new),
-            None => self.tail = Some(new),
-        }
-        self.len += 1;
     }
     // ANCHOR_END: insert
 
