@@ -215,22 +215,7 @@ impl Server {
         let next_id = AtomicU64::new(1);
 
         tokio::pin!(shutdown);
-        loop {
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
-                    // Out of file descriptors, or the client left already:
-                    // not a reason to stop serving the others. Pause a
-                    // moment, or a full descriptor table would make this
-                    // loop spin.
-                    Err(e) => {
-                        eprintln!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
+        while let Some(stream) = accept(&listener, &mut shutdown).await {
             let Some(slot) = take_slot(&slots, &stream, &shared.stats) else { continue };
             shared.stats.connections.fetch_add(1, Ordering::Relaxed);
             let id = next_id.fetch_add(1, Ordering::Relaxed);
@@ -455,6 +440,30 @@ fn approximate_size(frame: &Frame) -> usize {
         _ => 24,
     }
 }
+
+// ANCHOR: accept
+/// The next connection on `listener`, or `None` once `shutdown` has come.
+/// A failed accept (out of file descriptors, or the client left already)
+/// is no reason to stop serving the others: it pauses a moment, or a full
+/// descriptor table would make the loop spin, and tries again.
+pub async fn accept(
+    listener: &TcpListener,
+    shutdown: &mut (impl Future<Output = ()> + Unpin),
+) -> Option<TcpStream> {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => return Some(stream),
+                Err(e) => {
+                    eprintln!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = &mut *shutdown => return None,
+        }
+    }
+}
+// ANCHOR_END: accept
 
 // ANCHOR: shutdown_signal
 /// Completes on Ctrl-C (SIGINT) or SIGTERM, what `kill` and service

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use lesson04_indexing::btree::PageStore;
+use lesson05_replication::server::accept;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -77,17 +78,8 @@ pub async fn serve<S: PageStore + Send + 'static>(
     let next_id = AtomicU32::new(1);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    eprintln!("accept failed: {e}");
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    // Lesson 5's accept: a failed one pauses, and shutdown ends the loop.
+    while let Some(stream) = accept(&listener, &mut shutdown).await {
         let _ = stream.set_nodelay(true);
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let (db, config, stopping) = (db.clone(), config.clone(), stopping.clone());

@@ -516,25 +516,17 @@ fn in_from_order(steps: &[Step], rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
     if steps.iter().enumerate().all(|(k, s)| s.item == k) {
         return rows;
     }
-    let widths: Vec<usize> = steps.iter().map(|s| s.scan.table.columns.len()).collect();
-    let mut starts = vec![0; steps.len()]; // each item's start in a joined row
+    // Each item's columns in a joined row: where they start, how many.
+    let mut spans = vec![(0, 0); steps.len()];
     let mut at = 0;
-    for (step, width) in steps.iter().zip(&widths) {
-        starts[step.item] = at;
+    for step in steps {
+        let width = step.scan.table.columns.len();
+        spans[step.item] = (at, width);
         at += width;
     }
-    // (start, width) of each item, in FROM order.
-    let order: Vec<(usize, usize)> = starts
-        .iter()
-        .enumerate()
-        .map(|(item, &start)| {
-            let k = steps.iter().position(|s| s.item == item).expect("every item is a step");
-            (start, widths[k])
-        })
-        .collect();
     rows.into_iter()
         .map(|row| {
-            order
+            spans
                 .iter()
                 .flat_map(|&(start, width)| row[start..start + width].iter().cloned())
                 .collect()
