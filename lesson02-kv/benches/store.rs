@@ -36,7 +36,7 @@ trait Map {
 
 impl Map for Store {
     fn get(&mut self, key: &[u8]) -> Option<Vec<u8>> {
-        Store::get(self, key)
+        Store::get(self, key).expect("the benchmark stores strings only")
     }
     fn set(&mut self, key: Vec<u8>, value: Vec<u8>) {
         Store::set(self, key, value, None, SetTtl::Clear);

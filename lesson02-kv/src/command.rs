@@ -14,14 +14,20 @@
 //! are bytes and kept exactly as typed.
 
 use crate::error::{Error, Result};
+use crate::hash::{self, HashCommand};
 use crate::integer;
+use crate::keyspace::{self, KeyCommand};
+use crate::list::{self, ListCommand};
+use crate::set::{self, SetCommand};
 use crate::store::{SetCondition, SetTtl};
+use crate::strings::{self, StringCommand};
+use crate::zset::commands::{self as zset, SortedSetCommand};
 
 // ANCHOR: command
 /// A parsed command, ready to execute. Each variant's doc gives its syntax;
 /// the fields are named after the arguments there.
 #[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// `GET key`
     Get { key: Vec<u8> },
@@ -53,6 +59,18 @@ pub enum Command {
     Help { command: Option<Vec<u8>> },
     /// `QUIT`
     Quit,
+    /// `MSET`, `MGET`, `APPEND`, `STRLEN`, `GETDEL`, `SETNX`, `GETRANGE`
+    Strings(StringCommand),
+    /// `TYPE`, `RENAME`, `SCAN`
+    Keyspace(KeyCommand),
+    /// `LPUSH`, `RPUSH`, `LPOP`, `RPOP`, `LRANGE`, `LLEN`, `LINDEX`
+    Lists(ListCommand),
+    /// `HSET`, `HGET`, `HDEL`, `HGETALL`, `HLEN`, `HEXISTS`, `HINCRBY`
+    Hashes(HashCommand),
+    /// `SADD`, `SREM`, `SMEMBERS`, `SISMEMBER`, `SCARD`, `SPOP`, `SINTER`, `SUNION`
+    Sets(SetCommand),
+    /// `ZADD`, `ZREM`, `ZSCORE`, `ZINCRBY`, `ZCARD`, `ZRANK`, `ZRANGE`, `ZPOPMIN`
+    SortedSets(SortedSetCommand),
 }
 // ANCHOR_END: command
 
@@ -60,14 +78,37 @@ impl Command {
     /// Whether the command may change the store. A store that cannot accept
     /// writes (lesson 3's, after a failed fsync) refuses exactly these.
     pub fn is_write(&self) -> bool {
+        match self {
+            Command::Strings(c) => c.is_write(),
+            Command::Keyspace(c) => c.is_write(),
+            Command::Lists(c) => c.is_write(),
+            Command::Hashes(c) => c.is_write(),
+            Command::Sets(c) => c.is_write(),
+            Command::SortedSets(c) => c.is_write(),
+            _ => matches!(
+                self,
+                Command::Set { .. }
+                    | Command::Del { .. }
+                    | Command::IncrBy { .. }
+                    | Command::Expire { .. }
+                    | Command::Persist { .. }
+                    | Command::FlushAll
+            ),
+        }
+    }
+
+    /// Whether it is one of the commands on Redis's data types beyond
+    /// strings and the keys of lesson 2's first half (the engines of
+    /// lessons 4 and 6 store strings only, and refuse these).
+    pub fn is_typed(&self) -> bool {
         matches!(
             self,
-            Command::Set { .. }
-                | Command::Del { .. }
-                | Command::IncrBy { .. }
-                | Command::Expire { .. }
-                | Command::Persist { .. }
-                | Command::FlushAll
+            Command::Strings(_)
+                | Command::Keyspace(_)
+                | Command::Lists(_)
+                | Command::Hashes(_)
+                | Command::Sets(_)
+                | Command::SortedSets(_)
         )
     }
 }
@@ -140,9 +181,101 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 // ANCHOR_END: specs
 
+/// The commands of Redis's data types: more on strings, keys of any type,
+/// lists, hashes, sets and sorted sets. Lesson 2's language has these and
+/// [`COMMANDS`]; the string engines of lessons 4 and 6 only `COMMANDS`.
+pub const TYPE_COMMANDS: &[CommandSpec] = &[
+    // Strings, beyond GET and SET.
+    spec!("MSET", "key value [key value ...]", 2, None, "Set several keys at once."),
+    spec!("MGET", "key [key ...]", 1, None, "Get several values; nil for a missing key."),
+    spec!("APPEND", "key value", 2, Some(2), "Append to the string at key; returns its length."),
+    spec!("STRLEN", "key", 1, Some(1), "The length of the string at key."),
+    spec!("GETDEL", "key", 1, Some(1), "Get the value of key and delete it."),
+    spec!("SETNX", "key value", 2, Some(2), "Set key only if it does not exist."),
+    spec!("GETRANGE", "key start end", 3, Some(3), "The bytes of the string from start to end."),
+    // Keys of any type.
+    spec!(
+        "TYPE",
+        "key",
+        1,
+        Some(1),
+        "The type of the value at key: string, list, hash, set, zset."
+    ),
+    spec!("RENAME", "key newkey", 2, Some(2), "Rename key, with its value and TTL."),
+    spec!(
+        "SCAN",
+        "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+        1,
+        None,
+        "Walk the keys a few at a time; start and end at cursor 0."
+    ),
+    // Lists.
+    spec!("LPUSH", "key element [element ...]", 2, None, "Push elements at the head of a list."),
+    spec!("RPUSH", "key element [element ...]", 2, None, "Push elements at the tail of a list."),
+    spec!("LPOP", "key [count]", 1, Some(2), "Pop elements from the head of a list."),
+    spec!("RPOP", "key [count]", 1, Some(2), "Pop elements from the tail of a list."),
+    spec!(
+        "LRANGE",
+        "key start stop",
+        3,
+        Some(3),
+        "The elements from start to stop (-1 is the last)."
+    ),
+    spec!("LLEN", "key", 1, Some(1), "The length of a list."),
+    spec!("LINDEX", "key index", 2, Some(2), "The element at index (-1 is the last)."),
+    // Hashes.
+    spec!("HSET", "key field value [field value ...]", 3, None, "Set fields of a hash."),
+    spec!("HGET", "key field", 2, Some(2), "The value of a field."),
+    spec!("HDEL", "key field [field ...]", 2, None, "Delete fields of a hash."),
+    spec!("HGETALL", "key", 1, Some(1), "Every field and value of a hash."),
+    spec!("HLEN", "key", 1, Some(1), "The number of fields of a hash."),
+    spec!("HEXISTS", "key field", 2, Some(2), "Whether a field exists."),
+    spec!("HINCRBY", "key field increment", 3, Some(3), "Add to the integer in a field."),
+    // Sets.
+    spec!("SADD", "key member [member ...]", 2, None, "Add members to a set."),
+    spec!("SREM", "key member [member ...]", 2, None, "Remove members from a set."),
+    spec!("SMEMBERS", "key", 1, Some(1), "Every member of a set."),
+    spec!("SISMEMBER", "key member", 2, Some(2), "Whether member is in the set."),
+    spec!("SCARD", "key", 1, Some(1), "The number of members of a set."),
+    spec!("SPOP", "key [count]", 1, Some(2), "Remove and return random members."),
+    spec!("SINTER", "key [key ...]", 1, None, "The members in every one of the sets."),
+    spec!("SUNION", "key [key ...]", 1, None, "The members in any of the sets."),
+    // Sorted sets.
+    spec!(
+        "ZADD",
+        "key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]",
+        3,
+        None,
+        "Add members with scores, or update their scores."
+    ),
+    spec!("ZREM", "key member [member ...]", 2, None, "Remove members from a sorted set."),
+    spec!("ZSCORE", "key member", 2, Some(2), "The score of a member."),
+    spec!("ZINCRBY", "key increment member", 3, Some(3), "Add to the score of a member."),
+    spec!("ZCARD", "key", 1, Some(1), "The number of members of a sorted set."),
+    spec!("ZRANK", "key member", 2, Some(2), "The rank of a member, lowest score first, from 0."),
+    spec!(
+        "ZRANGE",
+        "key start stop [BYSCORE] [REV] [LIMIT offset count] [WITHSCORES]",
+        3,
+        None,
+        "Members by rank (or score), in order."
+    ),
+    spec!("ZPOPMIN", "key [count]", 1, Some(2), "Remove and return the lowest-scored members."),
+];
+
+/// Every command of lesson 2's language, in HELP order.
+pub fn all_commands() -> impl Iterator<Item = &'static CommandSpec> + Clone {
+    COMMANDS.iter().chain(TYPE_COMMANDS)
+}
+
+/// Whether `name` (any case) is one of [`TYPE_COMMANDS`].
+pub fn is_type_command(name: &[u8]) -> bool {
+    TYPE_COMMANDS.iter().any(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
 /// Looks up a command by name, ignoring case.
 pub fn spec(name: &[u8]) -> Option<&'static CommandSpec> {
-    COMMANDS.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+    all_commands().find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// The command of `specs` called `name` (any case), if there is one, with
@@ -168,8 +301,14 @@ pub fn parse(args: Vec<Vec<u8>>) -> Result<Command> {
     let mut args = args.into_iter();
     let name = args.next().unwrap_or_default();
     let args: Vec<Vec<u8>> = args.collect();
-    let spec = checked_spec(COMMANDS, &name, args.len())?
-        .ok_or_else(|| Error::UnknownCommand(String::from_utf8_lossy(&name).into_owned()))?;
+    let spec = match checked_spec(COMMANDS, &name, args.len())? {
+        Some(spec) => spec,
+        None => checked_spec(TYPE_COMMANDS, &name, args.len())?
+            .ok_or_else(|| Error::UnknownCommand(String::from_utf8_lossy(&name).into_owned()))?,
+    };
+    if let Some(command) = parse_typed(spec.name, &args)? {
+        return Ok(command);
+    }
     let mut args = args.into_iter();
     // `arg!()` takes the next argument. Arity is checked, so it cannot run out.
     macro_rules! arg {
@@ -217,8 +356,42 @@ pub fn parse(args: Vec<Vec<u8>>) -> Result<Command> {
 }
 // ANCHOR_END: parse
 
+/// The commands of the data-type modules: each parses its own.
+fn parse_typed(name: &str, args: &[Vec<u8>]) -> Result<Option<Command>> {
+    let args = || args.to_vec();
+    Ok(Some(match name {
+        "MSET" | "MGET" | "APPEND" | "STRLEN" | "GETDEL" | "SETNX" | "GETRANGE" => {
+            Command::Strings(strings::parse(name, args())?)
+        }
+        "TYPE" | "RENAME" | "SCAN" => Command::Keyspace(keyspace::parse(name, args())?),
+        "LPUSH" | "RPUSH" | "LPOP" | "RPOP" | "LRANGE" | "LLEN" | "LINDEX" => {
+            Command::Lists(list::parse(name, args())?)
+        }
+        "HSET" | "HGET" | "HDEL" | "HGETALL" | "HLEN" | "HEXISTS" | "HINCRBY" => {
+            Command::Hashes(hash::parse(name, args())?)
+        }
+        "SADD" | "SREM" | "SMEMBERS" | "SISMEMBER" | "SCARD" | "SPOP" | "SINTER" | "SUNION" => {
+            Command::Sets(set::parse(name, args())?)
+        }
+        "ZADD" | "ZREM" | "ZSCORE" | "ZINCRBY" | "ZCARD" | "ZRANK" | "ZRANGE" | "ZPOPMIN" => {
+            Command::SortedSets(zset::parse(name, args())?)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Arguments taken two by two (`MSET`'s keys and values, `HSET`'s fields
+/// and values); an odd number is an arity error of command `name`.
+pub(crate) fn pairs(name: &str, args: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    if !args.len().is_multiple_of(2) {
+        return Err(Error::WrongArity(name.into()));
+    }
+    let mut args = args.into_iter();
+    Ok(std::iter::from_fn(|| Some((args.next()?, args.next()?))).collect())
+}
+
 /// An integer argument.
-fn int(arg: &[u8]) -> Result<i64> {
+pub(crate) fn int(arg: &[u8]) -> Result<i64> {
     integer::parse(arg).ok_or(Error::NotAnInteger)
 }
 
@@ -341,7 +514,7 @@ mod tests {
 
     #[test]
     fn every_spec_has_a_parser() {
-        for spec in COMMANDS {
+        for spec in all_commands() {
             let args = std::iter::repeat_n("1", spec.min_args).collect::<Vec<_>>().join(" ");
             let line = format!("{} {args}", spec.name);
             assert!(p(&line).is_ok(), "{line}: {:?}", p(&line));

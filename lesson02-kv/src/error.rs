@@ -26,6 +26,18 @@ pub enum Error {
     /// holds the command name.
     #[error("ERR invalid expire time in '{0}' command")]
     InvalidExpireTime(String),
+    /// A command for one type on a key that holds another.
+    #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    WrongType,
+    /// A score or increment that is not a number (`ZADD`, `ZINCRBY`).
+    #[error("ERR value is not a valid float")]
+    NotAFloat,
+    /// An addition whose result is not a number (`ZINCRBY` of `-inf` on `+inf`).
+    #[error("ERR resulting score is not a number (NaN)")]
+    NaNResult,
+    /// A command-specific error, worded as Redis words it.
+    #[error("ERR {0}")]
+    Other(&'static str),
     /// A quote was opened and not closed, or a closing quote was followed by
     /// something other than a space.
     #[error("ERR unbalanced quotes in request")]

@@ -5,18 +5,22 @@
 //! a value that is not an integer.
 
 use crate::clock::Clock;
-use crate::command::{COMMANDS, Command, CommandSpec, TimeUnit};
+use crate::command::{Command, CommandSpec, TimeUnit, all_commands};
 use crate::error::Error;
 use crate::expiry::Ttl;
-use crate::glob;
 use crate::reply::Reply;
 use crate::store::{SetTtl, Store};
+use crate::zset::commands as zset;
+use crate::{glob, hash, keyspace, list, set, strings};
 
 // ANCHOR: execute
 /// Executes one command.
 pub fn execute<C: Clock>(store: &mut Store<C>, command: Command) -> Reply {
     match command {
-        Command::Get { key } => store.get(&key).map_or(Reply::Nil, Reply::Bulk),
+        Command::Get { key } => match store.get(&key) {
+            Ok(value) => value.map_or(Reply::Nil, Reply::Bulk),
+            Err(e) => Reply::error(&e),
+        },
         Command::Set { key, value, condition, ttl } => {
             // A deadline must fit in a timestamp, as for EXPIRE.
             if let SetTtl::ExpireInMs(ms) = ttl {
@@ -70,11 +74,30 @@ pub fn execute<C: Clock>(store: &mut Store<C>, command: Command) -> Reply {
         Command::Ping { message: Some(message) } | Command::Echo { message } => {
             Reply::Bulk(message)
         }
-        Command::Help { command } => help(COMMANDS, command.as_deref()),
+        Command::Help { command } => help(all_commands(), command.as_deref()),
         Command::Quit => Reply::ok(),
+        typed => execute_typed(store, typed),
     }
 }
 // ANCHOR_END: execute
+
+// ANCHOR: execute_typed
+/// Executes a command of the data-type modules. Each module's `execute`
+/// returns a `Result`, so that `?` carries a `WRONGTYPE` (or any other
+/// error) straight to the reply.
+fn execute_typed<C: Clock>(store: &mut Store<C>, command: Command) -> Reply {
+    let result = match command {
+        Command::Strings(c) => strings::execute(store, c),
+        Command::Keyspace(c) => keyspace::execute(store, c),
+        Command::Lists(c) => list::execute(store, c),
+        Command::Hashes(c) => hash::execute(store, c),
+        Command::Sets(c) => set::execute(store, c),
+        Command::SortedSets(c) => zset::execute(store, c),
+        other => unreachable!("{other:?} is not a typed command"),
+    };
+    result.unwrap_or_else(|e| Reply::error(&e))
+}
+// ANCHOR_END: execute_typed
 
 fn count<T>(items: impl Iterator<Item = T>) -> Reply {
     Reply::Integer(items.count() as i64)

@@ -73,13 +73,13 @@ impl<C: Clock> Store<C> {
         }
         if at_ms <= self.clock.now_ms() {
             self.remove_entry(key);
-            self.record_key(key);
+            self.record_deadline(key);
             return Some(true);
         }
         let slot = self.map.get(key).and_then(|e| e.ttl_slot);
         let slot = self.list_or_update(key, slot, at_ms);
         self.map.get_mut(key).expect("checked above").ttl_slot = Some(slot);
-        self.record_key(key);
+        self.record_deadline(key);
         Some(true)
     }
     // ANCHOR_END: expire
@@ -104,7 +104,7 @@ impl<C: Clock> Store<C> {
         match entry.ttl_slot.take() {
             Some(slot) => {
                 self.unlist(slot);
-                self.record_key(key);
+                self.record_deadline(key);
                 true
             }
             None => false,
@@ -191,11 +191,16 @@ impl<C: Clock> Store<C> {
 
     /// A pseudo-random number below `n`, from a seeded xorshift generator:
     /// the same sequence on every run, so tests are repeatable.
-    fn random_below(&mut self, n: usize) -> usize {
+    pub(crate) fn random_below(&mut self, n: usize) -> usize {
+        (self.random_u64() % n as u64) as usize
+    }
+
+    /// The generator's next number.
+    pub(crate) fn random_u64(&mut self) -> u64 {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        (self.rng % n as u64) as usize
+        self.rng
     }
 }
 
@@ -219,9 +224,9 @@ mod tests {
         let (mut s, clock) = store();
         set_with_ttl(&mut s, "k", 1000);
         clock.advance(999);
-        assert_eq!(s.get(b"k"), Some(b"v".to_vec()));
+        assert_eq!(s.get(b"k").unwrap(), Some(b"v".to_vec()));
         clock.advance(1);
-        assert_eq!(s.get(b"k"), None);
+        assert_eq!(s.get(b"k").unwrap(), None);
         assert_eq!(s.expiry_stats().lazy, 1);
         assert!(s.map.is_empty(), "the read removed it");
     }
@@ -246,7 +251,7 @@ mod tests {
         assert_eq!(s.expire_in(b"nope", 100), Some(false));
         s.set(b"k".to_vec(), b"v".to_vec(), None, SetTtl::Clear);
         assert_eq!(s.expire_in(b"k", 0), Some(true));
-        assert_eq!(s.get(b"k"), None);
+        assert_eq!(s.get(b"k").unwrap(), None);
         s.set(b"k".to_vec(), b"v".to_vec(), None, SetTtl::Clear);
         assert_eq!(s.expire_in(b"k", -5), Some(true));
         assert!(!s.contains(b"k"));

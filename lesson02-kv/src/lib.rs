@@ -29,7 +29,12 @@
 //! - [`tokenizer`], [`command`], [`execute`], [`reply`], [`error`] — the
 //!   command language.
 //! - [`session`], [`repl`] — the loop around it.
-//! - [`zset`] — sorted sets: a skip list with spans, and a member map.
+//! - [`value`] — typed values: a string, or a list, hash, set or sorted
+//!   set; `WRONGTYPE` and emptied collections in one place.
+//! - [`strings`], [`keyspace`], [`list`], [`hash`], [`set`] — the commands
+//!   of each type (and [`range`], the index arithmetic they share).
+//! - [`zset`] — sorted sets: a skip list with spans, a member map, and
+//!   their commands.
 
 pub mod change;
 pub mod clock;
@@ -38,12 +43,19 @@ pub mod error;
 pub mod execute;
 pub mod expiry;
 pub mod glob;
+pub mod hash;
 pub mod integer;
+pub mod keyspace;
+pub mod list;
+pub mod range;
 pub mod repl;
 pub mod reply;
 pub mod session;
+pub mod set;
 pub mod store;
+pub mod strings;
 pub mod tokenizer;
+pub mod value;
 pub mod zset;
 
 pub use change::Change;

@@ -1,7 +1,7 @@
 //! No input makes the command language panic: arbitrary text and arbitrary
 //! bytes, as lines, as argument lists, and as whole sessions.
 
-use lesson02_kv::command::{COMMANDS, parse};
+use lesson02_kv::command::{all_commands, parse};
 use lesson02_kv::{ManualClock, Reply, Session, Store};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -15,7 +15,7 @@ fn session() -> Session<ManualClock> {
 /// branches are reached, not only "unknown command".
 fn commandish_line() -> impl Strategy<Value = String> {
     let names: Vec<String> =
-        COMMANDS.iter().flat_map(|c| [c.name.to_string(), c.name.to_lowercase()]).collect();
+        all_commands().flat_map(|c| [c.name.to_string(), c.name.to_lowercase()]).collect();
     let word = prop_oneof![
         "[a-z]{0,3}",
         "-?[0-9]{1,20}",
@@ -24,6 +24,28 @@ fn commandish_line() -> impl Strategy<Value = String> {
         Just("EX".to_string()),
         Just("PX".to_string()),
         Just("KEEPTTL".to_string()),
+        prop::sample::select(vec![
+            "BYSCORE",
+            "REV",
+            "LIMIT",
+            "WITHSCORES",
+            "GT",
+            "LT",
+            "CH",
+            "INCR",
+            "MATCH",
+            "COUNT",
+            "TYPE",
+            "inf",
+            "-inf",
+            "(1",
+            "+inf",
+            "1.5",
+            "nan",
+            "0",
+            "-1",
+        ])
+        .prop_map(str::to_string),
         "\"[a-z\\\\x0-9\"]{0,6}\"?",
         "'[a-z\\\\']{0,4}'?",
         "[*?\\[\\]^a-z\\\\-]{0,6}",
@@ -38,6 +60,12 @@ fn commandish_line() -> impl Strategy<Value = String> {
     })
 }
 
+/// Redis's error lines start with their kind: `ERR`, or `WRONGTYPE` for a
+/// command on a key of another type.
+fn is_redis_error(e: &str) -> bool {
+    e.starts_with("ERR ") || e.starts_with("WRONGTYPE ")
+}
+
 /// A blank line gets no reply; any other line gets one, and an error reply
 /// is a Redis-style `ERR …` line.
 fn check_reply(line: &[u8], reply: Option<Reply>) -> Result<(), TestCaseError> {
@@ -50,7 +78,7 @@ fn check_reply(line: &[u8], reply: Option<Reply>) -> Result<(), TestCaseError> {
         reply
     );
     if let Some(Reply::Error(e)) = reply {
-        prop_assert!(e.starts_with("ERR "), "{}", e);
+        prop_assert!(is_redis_error(&e), "{}", e);
     }
     Ok(())
 }
@@ -79,7 +107,7 @@ proptest! {
         for line in &lines {
             if let Some(Reply::Error(e)) = s.handle_line(line.as_bytes()) {
                 // Every error is a Redis-style error line.
-                prop_assert!(e.starts_with("ERR "), "{e}");
+                prop_assert!(is_redis_error(&e), "{e}");
             }
             if s.is_closed() {
                 break;

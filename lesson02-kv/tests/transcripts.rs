@@ -8,7 +8,7 @@
 //! - `@sleep MS`, which moves the manual clock forward (the REPL has no such
 //!   command; in real life, time just passes).
 
-use lesson02_kv::command::COMMANDS;
+use lesson02_kv::command::all_commands;
 use lesson02_kv::repl::transcript_line;
 use lesson02_kv::{ManualClock, Session, Store};
 
@@ -162,6 +162,182 @@ const ERRORS: &str = r#"
     PING
 "#;
 
+const STRINGS: &str = r#"
+    MSET a 1 b 2 c 3
+    MGET a b nobody c
+    APPEND a "23"
+    APPEND fresh "new"
+    GET a
+    STRLEN a
+    STRLEN nobody
+    SET word "hello world"
+    GETRANGE word 0 4
+    GETRANGE word -5 -1
+    GETRANGE word 0 -100
+    GETRANGE word 20 30
+    SETNX word "again"
+    SETNX other "first"
+    GETDEL word
+    EXISTS word
+    MSET odd
+"#;
+
+const KEYSPACE: &str = r#"
+    SET name "ada"
+    RPUSH queue job1 job2
+    HSET user:1 name ada
+    SADD tags red
+    ZADD board 10 ada
+    TYPE name
+    TYPE queue
+    TYPE user:1
+    TYPE tags
+    TYPE board
+    TYPE nobody
+    EXPIRE queue 100
+    RENAME queue jobs
+    TTL jobs
+    LRANGE jobs 0 -1
+    RENAME nobody other
+    # SCAN walks the keys a slice at a time: each reply is the next
+    # cursor and the keys found; cursor 0 again means done.
+    SCAN 0 COUNT 3
+    SCAN 11068046444225730969 COUNT 3
+    SCAN 0 COUNT 100
+    SCAN 0 MATCH user:* COUNT 100
+    SCAN 0 TYPE zset COUNT 100
+    SCAN notanumber
+"#;
+
+const LISTS: &str = r#"
+    RPUSH queue a b c
+    LPUSH queue z
+    LRANGE queue 0 -1
+    LRANGE queue 1 -2
+    LRANGE queue -100 100
+    LRANGE queue 3 1
+    LLEN queue
+    LINDEX queue 0
+    LINDEX queue -1
+    LINDEX queue 10
+    LPOP queue
+    RPOP queue 2
+    LPOP queue 5
+    # The last element popped: the list, and its key, are gone.
+    EXISTS queue
+    LPOP queue
+    LPOP queue 2
+    LPOP queue -1
+    SET text "a string"
+    LPUSH text x
+    GET text
+"#;
+
+const HASHES: &str = r#"
+    HSET user:1 name ada born 1815
+    HSET user:1 born 1816 field "x"
+    HGET user:1 name
+    HGET user:1 nobody
+    HGETALL user:1
+    HLEN user:1
+    HEXISTS user:1 born
+    HINCRBY user:1 born -1
+    HINCRBY user:1 visits 1
+    HINCRBY user:1 name 1
+    HDEL user:1 field nobody
+    HGETALL user:1
+    HDEL user:1 name born visits
+    EXISTS user:1
+    HSET user:1 name
+    HGETALL nobody
+"#;
+
+const SETS: &str = r#"
+    SADD tags red green blue
+    SADD tags red yellow
+    SMEMBERS tags
+    SISMEMBER tags red
+    SISMEMBER tags pink
+    SCARD tags
+    SREM tags green pink
+    SADD more blue yellow black
+    SINTER tags more
+    SUNION tags more
+    SINTER tags nobody
+    SPOP tags
+    SPOP tags 5
+    EXISTS tags
+    SPOP tags
+    SADD text x
+    SET text "a string"
+    SADD text x
+"#;
+
+const SORTED_SETS: &str = r#"
+    ZADD board 10 ada 20 grace 15 alan
+    ZRANGE board 0 -1 WITHSCORES
+    ZSCORE board alan
+    ZRANK board grace
+    ZRANK board nobody
+    ZCARD board
+    ZINCRBY board 7.5 ada
+    ZADD board NX 0 ada 5 linus
+    ZADD board XX CH 30 ada 1 nobody
+    ZADD board GT CH 1 grace 25 alan
+    ZADD board LT 0 grace
+    ZADD board INCR 1 grace
+    ZADD board NX INCR 1 grace
+    ZRANGE board 0 -1 WITHSCORES
+    ZRANGE board 0 1 REV
+    ZRANGE board 10 +inf BYSCORE WITHSCORES
+    ZRANGE board (10 25 BYSCORE
+    ZRANGE board +inf -inf BYSCORE REV LIMIT 1 2
+    ZADD board inf top -inf bottom
+    ZRANGE board 0 -1 WITHSCORES
+    ZINCRBY board -inf top
+    ZREM board top bottom nobody
+    ZPOPMIN board
+    ZPOPMIN board 10
+    EXISTS board
+    ZADD board NX XX 1 a
+    ZADD board GT LT 1 a
+    ZADD board INCR 1 a 2 b
+    ZADD board 1
+    ZADD board one a
+    ZRANGE board 0 1 LIMIT 0 1
+    ZRANGE board x 1 BYSCORE
+"#;
+
+#[test]
+fn strings() {
+    insta::assert_snapshot!("strings", transcript(STRINGS));
+}
+
+#[test]
+fn keyspace() {
+    insta::assert_snapshot!("keyspace", transcript(KEYSPACE));
+}
+
+#[test]
+fn lists() {
+    insta::assert_snapshot!("lists", transcript(LISTS));
+}
+
+#[test]
+fn hashes() {
+    insta::assert_snapshot!("hashes", transcript(HASHES));
+}
+
+#[test]
+fn sets() {
+    insta::assert_snapshot!("sets", transcript(SETS));
+}
+
+#[test]
+fn sorted_sets() {
+    insta::assert_snapshot!("sorted_sets", transcript(SORTED_SETS));
+}
+
 #[test]
 fn basics() {
     insta::assert_snapshot!("basics", transcript(BASICS));
@@ -192,12 +368,16 @@ fn help() {
     insta::assert_snapshot!("help", transcript("HELP"));
 }
 
+/// Every script.
+const ALL: [&str; 11] =
+    [BASICS, INTEGERS, EXPIRY, KEYS, ERRORS, STRINGS, KEYSPACE, LISTS, HASHES, SETS, SORTED_SETS];
+
 /// Every command of the language appears in some transcript, so the book
 /// shows each one working.
 #[test]
 fn every_command_is_in_a_transcript() {
-    let all = [BASICS, INTEGERS, EXPIRY, KEYS, ERRORS].join("\n").to_ascii_uppercase();
-    for spec in COMMANDS {
+    let all = ALL.join("\n").to_ascii_uppercase();
+    for spec in all_commands() {
         let used = all.lines().any(|l| l.trim().split(' ').next() == Some(spec.name));
         assert!(used, "{} is in no transcript", spec.name);
     }
@@ -206,7 +386,7 @@ fn every_command_is_in_a_transcript() {
 /// Every kind of error reply appears in some transcript.
 #[test]
 fn every_error_is_in_a_transcript() {
-    let all: String = [BASICS, INTEGERS, EXPIRY, KEYS, ERRORS].map(transcript).concat();
+    let all: String = ALL.map(transcript).concat();
     let errors = [
         "ERR unknown command 'FOO'",
         "ERR wrong number of arguments for 'get' command",
@@ -216,6 +396,14 @@ fn every_error_is_in_a_transcript() {
         "ERR invalid expire time in 'set' command",
         "ERR invalid expire time in 'expire' command",
         "ERR unbalanced quotes in request",
+        "WRONGTYPE Operation against a key holding the wrong kind of value",
+        "ERR value is not a valid float",
+        "ERR resulting score is not a number (NaN)",
+        "ERR hash value is not an integer",
+        "ERR no such key",
+        "ERR invalid cursor",
+        "ERR value is out of range, must be positive",
+        "ERR min or max is not a float",
     ];
     for error in errors {
         assert!(all.contains(&format!("(error) {error}")), "no transcript shows {error}");

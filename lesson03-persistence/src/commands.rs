@@ -2,11 +2,11 @@
 //! COMPACT and INFO. Lesson 2's parser does the rest; an unknown command is
 //! still lesson 2's `ERR unknown command`.
 
-use lesson02_kv::command::{self, COMMANDS as KV_COMMANDS, CommandSpec};
+use lesson02_kv::command::{self, CommandSpec};
 use lesson02_kv::error::Result;
 
 /// A command of this lesson's language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// `SAVE`: write a snapshot.
     Save,
@@ -65,7 +65,7 @@ pub fn parse(args: Vec<Vec<u8>>) -> Result<Command> {
 
 /// Every command, lesson 2's then this lesson's, for HELP.
 pub fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
-    KV_COMMANDS.iter().chain(COMMANDS)
+    command::all_commands().chain(COMMANDS)
 }
 
 #[cfg(test)]

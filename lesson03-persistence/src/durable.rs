@@ -15,10 +15,24 @@
 //! ```
 //!
 //! Opening runs them backwards: load the snapshot, replay the log on top.
-//! Records state results (`Put` of a whole value, `Delete`, `Clear`), so
-//! replaying a record that the snapshot already contains changes nothing:
-//! the log may overlap the snapshot, and a crash between writing a snapshot
-//! and emptying the log (during COMPACT) loses nothing.
+//!
+//! ## Exactly once
+//!
+//! A snapshot and the log can overlap: COMPACT writes a snapshot, then
+//! swaps in an empty log, and a crash between the two leaves a snapshot
+//! *and* the old log of everything it holds. Replaying a `Put` of a whole
+//! value that the snapshot already holds changes nothing; replaying
+//! `LPUSH q a` pushes a second `a`. Lists can't be logged as results
+//! without copying the whole list per push ([`lesson02_kv::change`]), so
+//! recovery must apply each record exactly once.
+//!
+//! So every log file starts with a `Start { log_id }` record, ids counting
+//! up, and a snapshot records what it *covers*: the log's id, and how many
+//! of its records it holds. Recovery replays a log whose id the snapshot
+//! names from the first record it does not cover; any other log (one
+//! created after the snapshot) from its start. Redis's multi-part AOF does
+//! the same with a manifest that names a base file and the increments
+//! written after it.
 
 use std::fmt;
 use std::fs::File;
@@ -31,13 +45,13 @@ use std::time::Duration;
 use lesson01_intro::{KeyRange, KeyValue, KvStore};
 use lesson02_kv::execute::execute;
 use lesson02_kv::store::SetTtl;
-use lesson02_kv::{Clock, Command, Reply, Store, SystemClock};
+use lesson02_kv::{Change, Clock, Command, Reply, Store, SystemClock};
 
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OpenFile, RealFs};
 use crate::log::{self, LogWriter};
 use crate::record::{self, LogRecord};
-use crate::snapshot;
+use crate::snapshot::{self, Covers};
 
 /// The log file's name in the data directory.
 pub const LOG_FILE: &str = "appendonly.log";
@@ -114,6 +128,8 @@ pub struct RecoveryReport {
     pub snapshot_keys: Option<usize>,
     /// Log records replayed.
     pub records_replayed: usize,
+    /// Log records skipped because the snapshot already holds them.
+    pub records_covered: usize,
     /// Bytes cut from the end of the log.
     pub truncated_bytes: u64,
     /// Why they were cut.
@@ -128,6 +144,9 @@ impl fmt::Display for RecoveryReport {
         }
         let s = if self.records_replayed == 1 { "" } else { "s" };
         write!(f, "{} log record{s} replayed", self.records_replayed)?;
+        if self.records_covered > 0 {
+            write!(f, " ({} already in the snapshot)", self.records_covered)?;
+        }
         if let Some(why) = &self.truncated_because {
             write!(f, ", {} bytes cut from the log tail ({why})", self.truncated_bytes)?;
         }
@@ -180,6 +199,8 @@ pub struct DurableStore<F: FileSystem = RealFs, C: Clock = SystemClock> {
     options: Options,
     shared: Arc<(Mutex<Shared>, Condvar)>,
     flusher: Option<Flusher>,
+    /// The id in the current log's `Start` record.
+    log_id: u64,
     snapshot_bytes: u64,
     last_snapshot_ms: Option<u64>,
     auto_compactions: u64,
@@ -216,32 +237,32 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         let mut report = RecoveryReport::default();
         let snapshot_path = dir.join(SNAPSHOT_FILE);
         let mut snapshot_bytes = 0;
-        if let Some((state, bytes)) = snapshot::load(&fs, &snapshot_path)? {
-            snapshot_bytes = bytes;
-            report.snapshot_keys = Some(state.len());
-            store.reserve(state.len());
-            for put in state {
-                store.apply(put);
+        let mut covers = Covers::default();
+        if let Some(snapshot) = snapshot::load(&fs, &snapshot_path)? {
+            snapshot_bytes = snapshot.bytes;
+            covers = snapshot.covers;
+            let keys = snapshot.state.iter().filter(|c| !matches!(c, Change::Expire { .. }));
+            report.snapshot_keys = Some(keys.count());
+            store.reserve(snapshot.state.len());
+            for change in snapshot.state {
+                store.apply(change);
             }
         }
         let log_path = dir.join(LOG_FILE);
         let replay = log::recover(&fs, &log_path, options.repair)?;
-        report.records_replayed = replay.records.len();
         report.truncated_bytes = replay.truncated_bytes;
         report.truncated_because = replay.truncated_because;
-        store.reserve(replay.records.len()); // at most one new key per record
-        for record in replay.records {
-            store.apply(record.into());
-        }
+        let (log_id, records) =
+            replay_log(&mut store, &mut report, replay.records, covers, &log_path)?;
         store.shrink_to_fit(); // many records may have been for the same keys
         store.record_changes();
-        let log = LogWriter::open(
-            &fs,
-            &log_path,
-            replay.valid_bytes,
-            report.records_replayed as u64,
-            replay.valid_bytes,
-        )?;
+        let log = match log_id {
+            Some(_) => LogWriter::open(&fs, &log_path, replay.valid_bytes, records, 0)?,
+            // No log, or one the snapshot is ahead of: the snapshot holds
+            // everything, and a fresh log starts after it.
+            None => new_log(&fs, &log_path, covers.log_id + 1, 0)?,
+        };
+        let log_id = log_id.unwrap_or(covers.log_id + 1);
         // The log file may have just been created: make its name durable,
         // and the data directory's too, or a power cut could undo them.
         fs.sync_dir(&dir).map_err(|e| Error::io("fsync", &dir, e))?;
@@ -264,6 +285,7 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
             options,
             shared,
             flusher,
+            log_id,
             snapshot_bytes,
             last_snapshot_ms: None,
             auto_compactions: 0,
@@ -412,36 +434,34 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         // After a failed write or fsync, memory may hold changes the log
         // does not: a snapshot would make them durable behind its back.
         self.writable()?;
+        // The snapshot will say it holds the log's records so far. Flushed,
+        // not fsynced: after a power cut the log may be shorter than the
+        // snapshot says, and recovery then starts a new log (see
+        // `replay_log`).
         self.log.flush()?;
         let state = self.store.dump();
         let path = self.dir.join(SNAPSHOT_FILE);
-        self.snapshot_bytes = snapshot::write(&self.fs, &path, &state)?;
+        let covers = Covers { log_id: self.log_id, records: self.log.records() };
+        self.snapshot_bytes = snapshot::write(&self.fs, &path, &state, covers)?;
         self.last_snapshot_ms = Some(self.store.clock().now_ms());
         Ok(())
     }
 
-    /// `COMPACT`: writes a snapshot, then swaps in an empty log. A crash at
-    /// any point leaves the old snapshot and log, the new snapshot and the
-    /// old log (whose records it already contains), or the new pair.
+    /// `COMPACT`: writes a snapshot, then swaps in a new log, whose only
+    /// record is its `Start`. A crash at any point leaves the old snapshot
+    /// and log, the new snapshot and the old log (whose records it covers),
+    /// or the new pair.
     pub fn compact(&mut self) -> Result<()> {
         self.save()?; // refuses, like every write, once the store is poisoned
         let path = self.dir.join(LOG_FILE);
-        let tmp = path.with_extension("log.tmp");
-        let mut empty = self.fs.create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-        empty.sync().map_err(|e| Error::io("fsync", &tmp, e))?;
-        drop(empty);
-        self.fs.rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;
-        // From here the old log is gone from the directory. If anything
-        // fails now, new records could go to the wrong file, or vanish with
-        // an undone rename: refuse writes from now on.
-        let swapped = self
-            .fs
-            .sync_dir(&self.dir)
-            .map_err(|e| Error::io("fsync", &self.dir, e))
-            .and_then(|()| LogWriter::open(&self.fs, &path, 0, 0, self.log.lsn()));
-        match swapped {
+        let log = new_log(&self.fs, &path, self.log_id + 1, self.log.lsn());
+        // From the rename on, the old log is gone from the directory. If
+        // anything failed after it, new records could go to the wrong file,
+        // or vanish with an undone rename: refuse writes from now on.
+        match log {
             Ok(log) => {
                 self.log = log;
+                self.log_id += 1;
                 Ok(())
             }
             Err(e) => {
@@ -589,13 +609,63 @@ fn start_flusher<F: FileSystem>(
 }
 // ANCHOR_END: flusher
 
+// ANCHOR: replay
+/// Replays the log's records that the snapshot does not cover. Returns the
+/// log's id (`None` if there is no log to go on with: none, or one the
+/// snapshot is ahead of) and its number of records.
+fn replay_log<C: Clock>(
+    store: &mut Store<C>,
+    report: &mut RecoveryReport,
+    records: Vec<LogRecord>,
+    covers: Covers,
+    path: &Path,
+) -> Result<(Option<u64>, u64)> {
+    let log_id = match records.first() {
+        None => return Ok((None, 0)),
+        Some(LogRecord::Start { log_id }) => *log_id,
+        Some(_) => {
+            return Err(Error::NotALog(path.into()));
+        }
+    };
+    let covered = if log_id == covers.log_id { covers.records as usize } else { 0 };
+    let total = records.len() as u64;
+    report.records_covered = covered.min(records.len()).saturating_sub(1);
+    store.reserve(records.len().saturating_sub(covered)); // at most one new key per record
+    for change in records.into_iter().skip(covered).filter_map(LogRecord::into_change) {
+        store.apply(change);
+        report.records_replayed += 1;
+    }
+    // A log shorter than the snapshot says (cut by a repair): all of it is
+    // in the snapshot, and appending to it would put new records where the
+    // next recovery skips them. Start a new log instead.
+    let behind = covered as u64 > total;
+    Ok((if behind { None } else { Some(log_id) }, total))
+}
+// ANCHOR_END: replay
+
+/// Creates a log whose only record is `Start { log_id }`, durably, and
+/// renames it over `path`: a crash leaves the old log or the new one.
+fn new_log<F: FileSystem>(fs: &F, path: &Path, log_id: u64, lsn: u64) -> Result<LogWriter<F>> {
+    let tmp = path.with_extension("log.tmp");
+    let mut start = Vec::new();
+    record::encode(&LogRecord::Start { log_id }, &mut start);
+    let mut file = fs.create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    crate::fs::write_all(&mut file, &start).map_err(|e| Error::io("write", &tmp, e))?;
+    file.sync().map_err(|e| Error::io("fsync", &tmp, e))?;
+    drop(file);
+    fs.rename(&tmp, path).map_err(|e| Error::io("rename", &tmp, e))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs.sync_dir(dir).map_err(|e| Error::io("fsync", dir, e))?;
+    LogWriter::open(fs, path, start.len() as u64, 1, lsn + start.len() as u64)
+}
+
 /// The durable store is a lesson-1 engine: it passes the conformance suite,
 /// including "close and reopen".
 impl<F: FileSystem, C: Clock> KvStore for DurableStore<F, C> {
     type Error = Error;
 
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.store.get(key))
+        Ok(self.store.get(key)?)
     }
 
     fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
@@ -620,7 +690,7 @@ impl<F: FileSystem, C: Clock> KvStore for DurableStore<F, C> {
     }
 
     fn scan(&mut self, range: KeyRange) -> Result<Vec<KeyValue>> {
-        Ok(KvStore::scan(&mut self.store, range).unwrap_or_else(|never| match never {}))
+        Ok(KvStore::scan(&mut self.store, range)?)
     }
 
     fn len(&mut self) -> Result<usize> {

@@ -51,6 +51,13 @@ pub enum Error {
         /// The encoded record's size.
         bytes: u64,
     },
+    /// A log whose first record is not its `Start` record: not a log this
+    /// program wrote.
+    #[error("{0} does not begin with its Start record: it is not a log this program wrote")]
+    NotALog(PathBuf),
+    /// A key of the wrong type, through the lesson-1 interface.
+    #[error(transparent)]
+    Command(#[from] lesson02_kv::Error),
     /// An earlier write or fsync failed, so the store refuses writes.
     #[error("the store refuses writes since {0}; restart it to recover from the log")]
     Poisoned(String),

@@ -31,7 +31,7 @@ use crate::fs::{FileSystem, OpenFile};
 use crate::record::{self, Invalid, LogRecord};
 
 /// What recovery found in the log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Replay {
     /// The valid records, in order.
     pub records: Vec<LogRecord>,

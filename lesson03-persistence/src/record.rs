@@ -27,31 +27,103 @@ pub const HEADER_LEN: usize = 8;
 pub const MAX_PAYLOAD: u32 = 64 << 20;
 
 // ANCHOR: record
-/// One change of the store, as written to the log. `serde_bytes` makes
-/// serde treat the keys and values as byte strings, which bincode copies in
-/// one go, instead of as sequences of `u8`, which it would encode one by one
+/// One change of the store, as written to the log: lesson 2's [`Change`],
+/// plus the record that starts every log file. `serde_bytes` makes serde
+/// treat the keys and values as byte strings, which bincode copies in one
+/// go, instead of as sequences of `u8`, which it would encode one by one
 /// (six times slower, measured).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LogRecord {
     /// `key` holds `value`, until `expires_at` (ms since the epoch) if set.
     Put {
-        /// The key.
         #[serde(with = "serde_bytes")]
         key: Vec<u8>,
-        /// Its value.
         #[serde(with = "serde_bytes")]
         value: Vec<u8>,
-        /// Its absolute deadline.
         expires_at: Option<u64>,
     },
     /// `key` is gone.
     Delete {
-        /// The key.
         #[serde(with = "serde_bytes")]
         key: Vec<u8>,
     },
     /// Every key is gone.
     Clear,
+    /// The first record of every log file: which log this is. A snapshot
+    /// names the log and the number of its records it already holds, and
+    /// recovery replays only the records after those ([`crate::durable`]).
+    Start { log_id: u64 },
+    /// `key` expires at `at_ms`, or never.
+    Expire {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        at_ms: Option<u64>,
+    },
+    /// `from` was renamed `to`.
+    Rename {
+        #[serde(with = "serde_bytes")]
+        from: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        to: Vec<u8>,
+    },
+    /// Values pushed at a list's head (`front`) or tail.
+    ListPush {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        front: bool,
+        #[serde(with = "bytes_list")]
+        values: Vec<Vec<u8>>,
+    },
+    /// `count` values popped from a list's head or tail.
+    ListPop {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        front: bool,
+        count: u64,
+    },
+    /// Fields of a hash set to values.
+    HashPut {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        #[serde(with = "bytes_pairs")]
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    /// Fields of a hash removed.
+    HashDelete {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        #[serde(with = "bytes_list")]
+        fields: Vec<Vec<u8>>,
+    },
+    /// Members added to a set.
+    SetAdd {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        #[serde(with = "bytes_list")]
+        members: Vec<Vec<u8>>,
+    },
+    /// Members removed from a set.
+    SetRemove {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        #[serde(with = "bytes_list")]
+        members: Vec<Vec<u8>>,
+    },
+    /// Members of a sorted set given scores.
+    SortedPut {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        #[serde(with = "scored_list")]
+        pairs: Vec<(f64, Vec<u8>)>,
+    },
+    /// Members removed from a sorted set.
+    SortedRemove {
+        #[serde(with = "serde_bytes")]
+        key: Vec<u8>,
+        #[serde(with = "bytes_list")]
+        members: Vec<Vec<u8>>,
+    },
 }
 // ANCHOR_END: record
 
@@ -61,17 +133,99 @@ impl From<Change> for LogRecord {
             Change::Put { key, value, expires_at } => LogRecord::Put { key, value, expires_at },
             Change::Delete { key } => LogRecord::Delete { key },
             Change::Clear => LogRecord::Clear,
+            Change::Expire { key, at_ms } => LogRecord::Expire { key, at_ms },
+            Change::Rename { from, to } => LogRecord::Rename { from, to },
+            Change::ListPush { key, front, values } => LogRecord::ListPush { key, front, values },
+            Change::ListPop { key, front, count } => LogRecord::ListPop { key, front, count },
+            Change::HashPut { key, pairs } => LogRecord::HashPut { key, pairs },
+            Change::HashDelete { key, fields } => LogRecord::HashDelete { key, fields },
+            Change::SetAdd { key, members } => LogRecord::SetAdd { key, members },
+            Change::SetRemove { key, members } => LogRecord::SetRemove { key, members },
+            Change::SortedPut { key, pairs } => LogRecord::SortedPut { key, pairs },
+            Change::SortedRemove { key, members } => LogRecord::SortedRemove { key, members },
         }
     }
 }
 
-impl From<LogRecord> for Change {
-    fn from(record: LogRecord) -> Self {
-        match record {
+impl LogRecord {
+    /// The change the record holds; `None` for [`LogRecord::Start`], which
+    /// changes nothing. A record from anywhere (a peer, in lesson 5) can be
+    /// turned into a change without a panic.
+    pub fn into_change(self) -> Option<Change> {
+        Some(match self {
             LogRecord::Put { key, value, expires_at } => Change::Put { key, value, expires_at },
             LogRecord::Delete { key } => Change::Delete { key },
             LogRecord::Clear => Change::Clear,
-        }
+            LogRecord::Start { .. } => return None,
+            LogRecord::Expire { key, at_ms } => Change::Expire { key, at_ms },
+            LogRecord::Rename { from, to } => Change::Rename { from, to },
+            LogRecord::ListPush { key, front, values } => Change::ListPush { key, front, values },
+            LogRecord::ListPop { key, front, count } => Change::ListPop { key, front, count },
+            LogRecord::HashPut { key, pairs } => Change::HashPut { key, pairs },
+            LogRecord::HashDelete { key, fields } => Change::HashDelete { key, fields },
+            LogRecord::SetAdd { key, members } => Change::SetAdd { key, members },
+            LogRecord::SetRemove { key, members } => Change::SetRemove { key, members },
+            // A score read from disk is checked: NaN is never a score.
+            LogRecord::SortedPut { key, pairs } => Change::SortedPut {
+                key,
+                pairs: pairs.into_iter().filter(|(score, _)| !score.is_nan()).collect(),
+            },
+            LogRecord::SortedRemove { key, members } => Change::SortedRemove { key, members },
+        })
+    }
+}
+
+/// Lists of byte strings, each encoded as bytes (see [`LogRecord`]).
+mod bytes_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_bytes::{ByteBuf, Bytes};
+
+    pub(super) fn serialize<S: Serializer>(list: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|b| Bytes::new(b)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        Ok(Vec::<ByteBuf>::deserialize(d)?.into_iter().map(ByteBuf::into_vec).collect())
+    }
+}
+
+/// Lists of byte-string pairs.
+mod bytes_pairs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_bytes::{ByteBuf, Bytes};
+
+    pub(super) fn serialize<S: Serializer>(
+        list: &[(Vec<u8>, Vec<u8>)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|(a, b)| (Bytes::new(a), Bytes::new(b))))
+    }
+
+    type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
+        let pairs = Vec::<(ByteBuf, ByteBuf)>::deserialize(d)?;
+        Ok(pairs.into_iter().map(|(a, b)| (a.into_vec(), b.into_vec())).collect())
+    }
+}
+
+/// Lists of scores with byte strings.
+mod scored_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_bytes::{ByteBuf, Bytes};
+
+    pub(super) fn serialize<S: Serializer>(
+        list: &[(f64, Vec<u8>)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|(score, b)| (score, Bytes::new(b))))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(f64, Vec<u8>)>, D::Error> {
+        let pairs = Vec::<(f64, ByteBuf)>::deserialize(d)?;
+        Ok(pairs.into_iter().map(|(score, b)| (score, b.into_vec())).collect())
     }
 }
 

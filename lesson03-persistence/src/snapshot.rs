@@ -1,14 +1,21 @@
 //! Snapshots: the whole state in one file, like Redis's RDB.
 //!
 //! ```text
-//!   ┌──────────┬─────────┬─────────┬──────────┬─────────┬──────────────────────┐
-//!   │ magic    │ version │ entries │ body len │ crc32   │ body                 │
-//!   │ 8 bytes  │ u32     │ u64     │ u64      │ of body │ bincode of the       │
-//!   │ L3SNAP01 │         │         │          │         │ entries (key, value, │
-//!   │          │         │         │          │         │ expires_at)          │
-//!   └──────────┴─────────┴─────────┴──────────┴─────────┴──────────────────────┘
-//!   0          8         12        20         28        32
+//!   ┌──────────┬─────────┬─────────┬─────────┬─────────┬──────────┬─────────┬──────────────┐
+//!   │ magic    │ version │ entries │ log id  │ records │ body len │ crc32   │ body         │
+//!   │ 8 bytes  │ u32     │ u64     │ u64     │ u64     │ u64      │ of body │ bincode of   │
+//!   │ L3SNAP01 │ = 2     │         │ covers: the log and how     │ of the  │ the entries  │
+//!   │          │         │         │ many of its records         │ fields  │ (LogRecords) │
+//!   │          │         │         │                   │         │ and body│              │
+//!   └──────────┴─────────┴─────────┴─────────┴─────────┴──────────┴─────────┴──────────────┘
+//!   0          8         12        20        28        36         44        48
 //! ```
+//!
+//! The entries are the records of [`lesson02_kv::Store::dump`]: a `Put`
+//! per string, one record per list, hash, set or sorted set, an `Expire`
+//! per collection with a deadline. *Covers* says which log records the
+//! state already includes, so that recovery replays only the later ones
+//! (see [`crate::durable`] for why that must be exact).
 //!
 //! Writing one safely takes four steps, because a crash can stop us between
 //! any two of them:
@@ -28,50 +35,56 @@
 use std::path::Path;
 
 use lesson02_kv::Change;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OpenFile, write_all};
+use crate::record::LogRecord;
 
 /// The first bytes of every snapshot file.
 pub const MAGIC: &[u8; 8] = b"L3SNAP01";
 /// The format version this code writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Bytes before the body.
-pub const HEADER_LEN: usize = 32;
+pub const HEADER_LEN: usize = 48;
 
-/// One key in a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry {
-    #[serde(with = "serde_bytes")]
-    key: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    value: Vec<u8>,
-    expires_at: Option<u64>,
+/// The log records a snapshot already holds: the first `records` records
+/// (its `Start` record included) of the log whose id is `log_id`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Covers {
+    /// The id in the log's `Start` record.
+    pub log_id: u64,
+    /// How many of its records, from the first.
+    pub records: u64,
+}
+
+/// A snapshot, as loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The changes that rebuild its state.
+    pub state: Vec<Change>,
+    /// The log records it holds.
+    pub covers: Covers,
+    /// Its size in bytes.
+    pub bytes: u64,
 }
 
 // ANCHOR: write
-/// Writes `state` (the `Put`s of [`lesson02_kv::Store::dump`]) as the
-/// snapshot at `path`, atomically and durably. Returns its size in bytes.
-pub fn write<F: FileSystem>(fs: &F, path: &Path, state: &[Change]) -> Result<u64> {
+/// Writes `state` (the changes of [`lesson02_kv::Store::dump`]), which
+/// holds the log records `covers` says, as the snapshot at `path`,
+/// atomically and durably. Returns its size in bytes.
+pub fn write<F: FileSystem>(fs: &F, path: &Path, state: &[Change], covers: Covers) -> Result<u64> {
     // exercise 3.3: begin
-    let entries: Vec<Entry> = state
-        .iter()
-        .filter_map(|change| match change {
-            Change::Put { key, value, expires_at } => {
-                Some(Entry { key: key.clone(), value: value.clone(), expires_at: *expires_at })
-            }
-            _ => None,
-        })
-        .collect();
+    let entries: Vec<LogRecord> = state.iter().cloned().map(LogRecord::from).collect();
     let body = bincode::serde::encode_to_vec(&entries, bincode::config::standard())
         .expect("encoding to memory");
     let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&VERSION.to_le_bytes());
     bytes.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&covers.log_id.to_le_bytes());
+    bytes.extend_from_slice(&covers.records.to_le_bytes());
     bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    bytes.extend_from_slice(&checksum(&bytes[8..44], &body).to_le_bytes());
     bytes.extend_from_slice(&body);
 
     let tmp = path.with_extension("tmp");
@@ -87,10 +100,19 @@ pub fn write<F: FileSystem>(fs: &F, path: &Path, state: &[Change]) -> Result<u64
 }
 // ANCHOR_END: write
 
+/// The CRC-32 of the header's fields and the body: a damaged `covers`
+/// would make recovery skip the wrong records, so it is checked too.
+fn checksum(fields: &[u8], body: &[u8]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(fields);
+    crc.update(body);
+    crc.finalize()
+}
+
 // ANCHOR: load
-/// Reads the snapshot at `path`: `None` if there is none, its `Put`s and its
-/// size in bytes if it is valid, and an error naming what is wrong otherwise.
-pub fn load<F: FileSystem>(fs: &F, path: &Path) -> Result<Option<(Vec<Change>, u64)>> {
+/// Reads the snapshot at `path`: `None` if there is none, the snapshot if
+/// it is valid, and an error naming what is wrong otherwise.
+pub fn load<F: FileSystem>(fs: &F, path: &Path) -> Result<Option<Snapshot>> {
     let Some(bytes) = fs.read(path).map_err(|e| Error::io("read", path, e))? else {
         return Ok(None);
     };
@@ -106,7 +128,9 @@ pub fn load<F: FileSystem>(fs: &F, path: &Path) -> Result<Option<(Vec<Change>, u
     }
     let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    let (version, count, body_len, crc) = (u32_at(8), u64_at(12), u64_at(20), u32_at(28));
+    let (version, count) = (u32_at(8), u64_at(12));
+    let covers = Covers { log_id: u64_at(20), records: u64_at(28) };
+    let (body_len, crc) = (u64_at(36), u32_at(44));
     if version != VERSION {
         return Err(corrupt(format!(
             "format version {version}, but this program reads version {VERSION}"
@@ -119,10 +143,10 @@ pub fn load<F: FileSystem>(fs: &F, path: &Path) -> Result<Option<(Vec<Change>, u
             body.len()
         )));
     }
-    if crc32fast::hash(body) != crc {
-        return Err(corrupt("checksum mismatch: the entries are damaged".into()));
+    if checksum(&bytes[8..44], body) != crc {
+        return Err(corrupt("checksum mismatch: the header or the entries are damaged".into()));
     }
-    let entries: Vec<Entry> =
+    let entries: Vec<LogRecord> =
         match bincode::serde::decode_from_slice(body, bincode::config::standard()) {
             Ok((entries, used)) if used == body.len() => entries,
             _ => return Err(corrupt("the entries do not decode".into())),
@@ -133,13 +157,8 @@ pub fn load<F: FileSystem>(fs: &F, path: &Path) -> Result<Option<(Vec<Change>, u
             entries.len()
         )));
     }
-    Ok(Some((
-        entries
-            .into_iter()
-            .map(|e| Change::Put { key: e.key, value: e.value, expires_at: e.expires_at })
-            .collect(),
-        bytes.len() as u64,
-    )))
+    let state = entries.into_iter().filter_map(LogRecord::into_change).collect();
+    Ok(Some(Snapshot { state, covers, bytes: bytes.len() as u64 }))
 }
 // ANCHOR_END: load
 
@@ -152,6 +171,9 @@ mod tests {
         vec![
             Change::Put { key: b"a".to_vec(), value: b"1".to_vec(), expires_at: None },
             Change::Put { key: b"b".to_vec(), value: vec![0, 255], expires_at: Some(99) },
+            Change::ListPush { key: b"l".to_vec(), front: false, values: vec![b"x".to_vec()] },
+            Change::SortedPut { key: b"z".to_vec(), pairs: vec![(1.5, b"m".to_vec())] },
+            Change::Expire { key: b"l".to_vec(), at_ms: Some(5) },
         ]
     }
 
@@ -160,9 +182,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snapshot.db");
         assert_eq!(load(&RealFs, &path).unwrap(), None);
-        write(&RealFs, &path, &state()).unwrap();
+        let covers = Covers { log_id: 7, records: 3 };
+        write(&RealFs, &path, &state(), covers).unwrap();
         let size = std::fs::metadata(&path).unwrap().len();
-        assert_eq!(load(&RealFs, &path).unwrap(), Some((state(), size)));
+        assert_eq!(
+            load(&RealFs, &path).unwrap(),
+            Some(Snapshot { state: state(), covers, bytes: size })
+        );
         assert!(!path.with_extension("tmp").exists());
     }
 
@@ -170,7 +196,7 @@ mod tests {
     fn every_damaged_byte_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("snapshot.db");
-        write(&RealFs, &path, &state()).unwrap();
+        write(&RealFs, &path, &state(), Covers::default()).unwrap();
         let good = std::fs::read(&path).unwrap();
         for at in 0..good.len() {
             let mut bad = good.clone();
@@ -190,10 +216,10 @@ mod tests {
         let old =
             vec![Change::Put { key: b"old".to_vec(), value: b"x".to_vec(), expires_at: None }];
         for crash_at in 0..6 {
-            write(&RealFs, &path, &old).unwrap();
+            write(&RealFs, &path, &old, Covers::default()).unwrap();
             let fs = FaultyFs::new(Faults { crash_before_op: Some(crash_at), ..Faults::default() });
-            let result = write(&fs, &path, &state());
-            let (loaded, _) = load(&RealFs, &path).unwrap().unwrap();
+            let result = write(&fs, &path, &state(), Covers::default());
+            let loaded = load(&RealFs, &path).unwrap().unwrap().state;
             if result.is_ok() {
                 assert_eq!(loaded, state());
             } else {

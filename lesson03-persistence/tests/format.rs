@@ -42,15 +42,16 @@ fn run(store: &mut DurableStore<RealFs, ManualClock>, line: &str) {
 fn log_format() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = store(tmp.path());
-    let lines = ["SET a 1", "SET greeting hi PX 5000", "DEL a"];
-    for line in lines {
+    let commands = ["SET a 1", "SET greeting hi PX 5000", "LPUSH queue job", "DEL a"];
+    for line in commands {
         run(&mut s, line);
     }
     drop(s);
     let log = std::fs::read(tmp.path().join(LOG_FILE)).unwrap();
     let mut out = String::new();
     let mut at = 0;
-    for line in lines {
+    // The first record is written when the log is created, not by a command.
+    for line in std::iter::once("(a new log)").chain(commands) {
         let (rec, len) = record::decode(&log[at..]).unwrap();
         writeln!(out, "{line}  →  {rec:?}").unwrap();
         let crc = u32::from_le_bytes(log[at + 4..at + 8].try_into().unwrap());

@@ -1,12 +1,15 @@
 //! Lesson 2's command language, plus what indexes on disk add: ordered
 //! `SCAN`, Bitcask's `MERGE`, `INFO`, and the `DEBUG` views of the index.
-//! Lesson 2's parser does the rest.
+//! Lesson 2's parser does the rest. The engines here store strings: the
+//! commands of Redis's other data types (lesson 2's
+//! [`TYPE_COMMANDS`](lesson02_kv::command::TYPE_COMMANDS)) are not in this
+//! language, and `SCAN` is this lesson's ordered one, not lesson 2's cursor.
 
 use lesson02_kv::command::{self, COMMANDS as KV_COMMANDS, CommandSpec};
-use lesson02_kv::error::Result;
+use lesson02_kv::error::{Error, Result};
 
 /// A command of this lesson's language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// `SCAN start end`: the pairs with `start <= key < end`, in key order;
     /// an empty `end` means no end.
@@ -76,6 +79,9 @@ pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Command> {
             "INFO" => Command::Info,
             _ => Command::Debug(args.pop().expect("one argument").to_ascii_uppercase()),
         });
+    }
+    if command::is_type_command(name) {
+        return Err(Error::UnknownCommand(String::from_utf8_lossy(name).into_owned()));
     }
     match command::parse(args)? {
         lesson02_kv::Command::Help { command } => Ok(Command::Help(command)),

@@ -205,6 +205,8 @@ impl<E: Engine> Session<E> {
                 self.closed = true;
                 Reply::ok()
             }
+            // The parser refuses these; a caller that builds one gets this.
+            _ => unsupported(name, "Redis's data types beyond strings (lesson 2's store has them)"),
         })
     }
     // ANCHOR_END: execute_kv

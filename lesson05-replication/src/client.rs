@@ -132,6 +132,11 @@ fn render_into(frame: &Frame, out: &mut String, indent: usize) {
             unreachable!("RESP2 shapes are rendered by lesson 2")
         }
         Frame::Double(x) => out.push_str(&format!("(double) {x}")),
+        // Pairs are only sent, never parsed; as RESP3 sends them, nested.
+        Frame::Pairs(pairs) => {
+            let nested = pairs.iter().map(|(a, b)| Frame::Array(vec![a.clone(), b.clone()]));
+            render_into(&Frame::Array(nested.collect()), out, indent);
+        }
         Frame::Boolean(b) => out.push_str(&format!("({b})")),
         Frame::Verbatim(text) => out.push_str(String::from_utf8_lossy(text).trim_end()),
         Frame::Array(items) | Frame::Set(items) if items.is_empty() => {

@@ -50,7 +50,9 @@ pub const SERVER_COMMANDS: &[CommandSpec] = &[
 /// reads to replicas (lesson 5, part 2) must know which these are.
 const WRITES: &[&str] = &[
     "SET", "DEL", "INCR", "DECR", "INCRBY", "DECRBY", "EXPIRE", "PEXPIRE", "PERSIST", "FLUSHALL",
-    "SAVE", "COMPACT", "MERGE",
+    "SAVE", "COMPACT", "MERGE", "MSET", "APPEND", "GETDEL", "SETNX", "RENAME", "LPUSH", "RPUSH",
+    "LPOP", "RPOP", "HSET", "HDEL", "HINCRBY", "SADD", "SREM", "SPOP", "ZADD", "ZREM", "ZINCRBY",
+    "ZPOPMIN",
 ];
 
 /// Where a command's keys are, as `COMMAND` reports them: the first key's
@@ -63,6 +65,8 @@ pub fn key_positions(spec: &CommandSpec) -> (i64, i64, i64) {
         (1, -1, 2)
     } else if spec.args.starts_with("key [key") {
         (1, -1, 1)
+    } else if spec.args.starts_with("key newkey") {
+        (1, 2, 1)
     } else {
         (1, 1, 1)
     }
@@ -121,8 +125,25 @@ mod tests {
         assert_eq!(of("EXISTS"), (1, -1, 1));
         assert_eq!(of("KEYS"), (0, 0, 0));
         assert_eq!(of("PING"), (0, 0, 0));
-        let mset = spec!("MSET", "key value [key value ...]", 2, None, "");
-        assert_eq!(key_positions(&mset), (1, -1, 2));
+        let all = |name: &str| {
+            key_positions(find(lesson02_kv::command::all_commands(), name.as_bytes()).unwrap())
+        };
+        assert_eq!(all("MSET"), (1, -1, 2));
+        assert_eq!(all("MGET"), (1, -1, 1));
+        assert_eq!(all("SINTER"), (1, -1, 1));
+        assert_eq!(all("RENAME"), (1, 2, 1));
+        assert_eq!(all("SCAN"), (0, 0, 0));
+        assert_eq!(all("ZADD"), (1, 1, 1));
+    }
+
+    #[test]
+    fn the_writes_are_the_commands_lesson_2_calls_writes() {
+        for spec in lesson02_kv::command::all_commands() {
+            let mut args = vec![spec.name.as_bytes().to_vec()];
+            args.extend(std::iter::repeat_n(b"1".to_vec(), spec.min_args));
+            let command = lesson02_kv::command::parse(args).expect("the fewest arguments parse");
+            assert_eq!(is_write(spec), command.is_write(), "{}", spec.name);
+        }
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub enum Frame {
     Set(Vec<Frame>),
     /// `=9\r\ntxt:hello`: text with a format (RESP3; a bulk string in RESP2).
     Verbatim(Vec<u8>),
+    /// Pairs, such as members and scores: not a type of its own, but a
+    /// shape Redis picks by protocol (RESP3: an array of two-element arrays;
+    /// RESP2: one flat array). Never parsed, only sent.
+    Pairs(Vec<(Frame, Frame)>),
 }
 // ANCHOR_END: frame
 
@@ -302,6 +306,16 @@ impl Frame {
                 bulk(out, b'=', &body);
             }
             Frame::Verbatim(text) => bulk(out, b'$', text),
+            Frame::Pairs(pairs) => {
+                header(out, b'*', if resp3 { pairs.len() } else { pairs.len() * 2 });
+                for (first, second) in pairs {
+                    if resp3 {
+                        header(out, b'*', 2);
+                    }
+                    first.encode_into(protocol, out);
+                    second.encode_into(protocol, out);
+                }
+            }
         }
         // exercise 5.2: end
     }
@@ -329,16 +343,11 @@ fn aggregate(out: &mut Vec<u8>, kind: u8, items: &[Frame], protocol: Protocol) {
     }
 }
 
-/// A double as Redis writes one: `inf`, `-inf`, `nan`, or the shortest
-/// decimal that reads back as the same number.
+/// A double as Redis writes one (lesson 2's [`format_double`](
+/// lesson02_kv::reply::format_double)), and `nan`, which a score never is
+/// but a frame from elsewhere may be.
 fn format_double(x: f64) -> String {
-    if x.is_nan() {
-        "nan".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
-    } else {
-        format!("{x}")
-    }
+    if x.is_nan() { "nan".into() } else { lesson02_kv::reply::format_double(x) }
 }
 
 fn parse_frame(buf: &[u8], limits: &Limits, depth: usize) -> Result<Parsed<Frame>, ProtocolError> {
@@ -445,8 +454,16 @@ impl From<lesson02_kv::Reply> for Frame {
             Reply::Nil => Frame::Null,
             Reply::NullArray => Frame::NullArray,
             Reply::Array(items) => Frame::Array(items.into_iter().map(Frame::from).collect()),
+            Reply::Map(pairs) => Frame::Map(pairs_of(pairs)),
+            Reply::Set(items) => Frame::Set(items.into_iter().map(Frame::from).collect()),
+            Reply::Double(x) => Frame::Double(x),
+            Reply::Pairs(pairs) => Frame::Pairs(pairs_of(pairs)),
         }
     }
+}
+
+fn pairs_of(pairs: Vec<(lesson02_kv::Reply, lesson02_kv::Reply)>) -> Vec<(Frame, Frame)> {
+    pairs.into_iter().map(|(a, b)| (Frame::from(a), Frame::from(b))).collect()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use lesson04_indexing::commands as indexing;
 use crate::mvcc::Isolation;
 
 /// A command of this lesson's language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// `BEGIN [ISOLATION snapshot|serializable]`: start a transaction that
     /// lasts until `COMMIT` or `ROLLBACK`.

@@ -6,6 +6,7 @@
 //! and the list each own a copy of the member's bytes, which costs memory
 //! and keeps the code safe and plain.
 
+pub mod commands;
 pub mod skiplist;
 
 use std::ops::Bound;
@@ -80,18 +81,14 @@ impl SortedSet {
         Some(if reverse { self.len() - 1 - rank } else { rank })
     }
 
-    // ANCHOR: normalise
     /// The members of ranks `start` to `stop`, both included, as `ZRANGE`
     /// takes them: a negative index counts from the end (-1 is the last),
-    /// and a range past either end is cut to the set.
+    /// and a range past either end is cut to the set
+    /// ([`crate::range::rank_range`]).
     pub fn range_by_rank(&self, start: i64, stop: i64, reverse: bool) -> Vec<(&[u8], f64)> {
-        let len = self.len() as i64;
-        let start = if start < 0 { (len + start).max(0) } else { start };
-        let stop = if stop < 0 { len + stop } else { stop.min(len - 1) };
-        if start > stop || start >= len {
+        let Some((start, stop)) = crate::range::rank_range(start, stop, self.len()) else {
             return Vec::new();
-        }
-        let (start, stop) = (start as usize, stop as usize);
+        };
         if reverse {
             // Ranks counted from the highest score.
             let last = self.len() - 1;
@@ -100,7 +97,6 @@ impl SortedSet {
             self.list.range_by_rank(start, stop, false)
         }
     }
-    // ANCHOR_END: normalise
 
     /// The members with scores between `min` and `max`, lowest first (or
     /// highest, if `reverse`), skipping `offset`, at most `count`.

@@ -230,6 +230,12 @@ fn replay_segment<F: FileSystem>(
                 keydir.remove(&key);
             }
             LogRecord::Clear => keydir.clear(),
+            // A valid frame holding a record Bitcask never writes: not a
+            // segment of this store.
+            other => {
+                let why = format!("a {other:?} record, which a Bitcask segment never holds");
+                return Err(Error::corrupt(&segment.path, offset, why));
+            }
         }
         offset += u64::from(len);
     }

@@ -22,7 +22,7 @@ use crate::replica::{Message, Term};
 const MAX_FRAME: usize = 256 << 20;
 
 /// What travels on the bus.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum BusFrame {
     /// A Raft message between replicas of one shard.
     Raft {

@@ -182,9 +182,14 @@ impl LocalCluster {
         for (shard, moved) in records.into_iter().enumerate() {
             let deletes: Vec<LogRecord> = moved
                 .into_iter()
+                // A key of any type is rebuilt by a record that names it
+                // (a collection with a TTL, by two): one Delete each.
                 .filter_map(|r| match r {
-                    LogRecord::Put { key, .. } => Some(LogRecord::Delete { key }),
-                    _ => None,
+                    LogRecord::Expire { .. } => None,
+                    other => other
+                        .into_change()?
+                        .key()
+                        .map(|key| LogRecord::Delete { key: key.to_vec() }),
                 })
                 .collect();
             if !deletes.is_empty() {

@@ -20,7 +20,7 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use lesson02_kv::command::{COMMANDS, CommandSpec};
+use lesson02_kv::command::{CommandSpec, all_commands};
 use lesson02_kv::{Reply, SystemClock};
 use lesson03_persistence::record::LogRecord;
 use tokio::net::TcpListener;
@@ -359,7 +359,7 @@ impl Member {
         args: Vec<Vec<u8>>,
         readonly: bool,
     ) -> Result<(Option<u16>, oneshot::Receiver<Answer>), Frame> {
-        let Some(spec) = find(COMMANDS, &args[0]) else {
+        let Some(spec) = find(all_commands(), &args[0]) else {
             return Err(Frame::Error(crate::command::unknown_command(&args)));
         };
         let slot = key_slot_of(spec, &args).map_err(Frame::Error)?;
@@ -601,7 +601,7 @@ impl Backend for MemberBackend {
     }
 
     fn specs(&self) -> Vec<&'static CommandSpec> {
-        COMMANDS.iter().collect()
+        all_commands().collect()
     }
 
     fn execute(&mut self, args: Vec<Vec<u8>>) -> (Reply, Durability) {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::message::{Entry, Index, NodeId, Term};
 
 /// The state up to some entry, standing in for the entries before it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The last entry it includes (0: none).
     pub last_index: Index,
@@ -20,7 +20,7 @@ pub struct Snapshot {
 // ANCHOR: log
 /// A snapshot, then the entries after it: `entries[0].index` is
 /// `snapshot.last_index + 1`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Log {
     snapshot: Snapshot,
     entries: Vec<Entry>,
@@ -113,7 +113,7 @@ impl Log {
 /// What a replica must find again after a crash: Raft's persistent state.
 /// A replica writes it durably before sending any message that depends on
 /// it: a vote, or an acknowledgement of entries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Durable {
     /// The latest term it has seen.
     pub term: Term,
@@ -130,7 +130,7 @@ pub struct Durable {
 /// whoever drives it must make them durable before sending the messages of
 /// the same step: a vote promised, or entries acknowledged, and then
 /// forgotten in a crash, would break the promise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Persist {
     /// The term, and the vote in it, changed.
     Vote {

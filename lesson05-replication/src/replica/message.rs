@@ -20,7 +20,7 @@ pub type Index = u64;
 /// log records, stating results), at its position, in the term of the
 /// leader that appended it. A read has no records: its entry only marks
 /// its place in the order of commands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// The leader's term when it appended the entry.
     pub term: Term,
@@ -33,7 +33,7 @@ pub struct Entry {
 
 // ANCHOR: message
 /// A message between two replicas of a shard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Message {
     /// A candidate asks for a vote.
     RequestVote {
@@ -108,7 +108,7 @@ impl Message {
 pub type RequestId = u64;
 
 /// What became of a client's command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
     /// It ran (and, for a write, is as durable as the write quorum says).
     Done(Reply),
@@ -121,7 +121,7 @@ pub enum Answer {
 }
 
 /// What a step of a node asks the world to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     /// Send `message` to replica `to`.
     Send {

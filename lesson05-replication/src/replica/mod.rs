@@ -239,7 +239,8 @@ impl<C: Clock + Clone> Node<C> {
         self.durable.log.install(snapshot);
     }
 
-    /// Its store's contents, sorted: for comparing replicas.
+    /// Its store's contents, sorted: for comparing replicas. A string is
+    /// its bytes; any other value, the record that rebuilds it, written out.
     pub fn contents(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut pairs: Vec<_> = self
             .store
@@ -247,7 +248,7 @@ impl<C: Clock + Clone> Node<C> {
             .into_iter()
             .filter_map(|change| match change {
                 Change::Put { key, value, .. } => Some((key, value)),
-                _ => None,
+                other => Some((other.key()?.to_vec(), format!("{other:?}").into_bytes())),
             })
             .collect();
         let _ = self.store.take_changes();
@@ -346,12 +347,16 @@ impl<C: Clock + Clone> Node<C> {
         self.store = Store::with_clock(self.clock.clone());
         let snapshot = self.durable.log.snapshot();
         for record in &snapshot.state {
-            self.store.apply(Change::from(record.clone()));
+            if let Some(change) = record.clone().into_change() {
+                self.store.apply(change);
+            }
         }
         let from = snapshot.last_index + 1;
         for entry in self.durable.log.range(from, upto) {
             for record in &entry.records {
-                self.store.apply(Change::from(record.clone()));
+                if let Some(change) = record.clone().into_change() {
+                    self.store.apply(change);
+                }
             }
         }
         self.store.record_changes();
@@ -395,7 +400,9 @@ impl<C: Clock + Clone> Node<C> {
         while self.applied < upto {
             let Some(entry) = self.durable.log.get(self.applied + 1) else { break };
             for record in entry.records.clone() {
-                self.store.apply(Change::from(record));
+                if let Some(change) = record.into_change() {
+                    self.store.apply(change);
+                }
             }
             self.applied += 1;
         }
@@ -450,7 +457,7 @@ impl<C: Clock + Clone> Node<C> {
         }
         state
             .into_iter()
-            .filter(|change| matches!(change, Change::Put { key, .. } if wanted(key)))
+            .filter(|change| change.key().is_some_and(&wanted))
             .map(LogRecord::from)
             .collect()
     }
@@ -463,7 +470,9 @@ impl<C: Clock + Clone> Node<C> {
             return std::mem::take(&mut self.outputs);
         }
         for record in &records {
-            self.store.apply(Change::from(record.clone()));
+            if let Some(change) = record.clone().into_change() {
+                self.store.apply(change);
+            }
         }
         let index = self.append(records);
         if self.config.quorum == WriteQuorum::One {
