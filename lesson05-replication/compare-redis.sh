@@ -5,6 +5,8 @@
 #   2. the same with -P 16 (pipelining)
 #   3. -t set -n NDUR -c 50: ours --fsync always vs redis appendfsync always
 #   4. resident memory with KEYS keys `key:0000000`.. holding "xxx"
+#   5. redis-benchmark's default suite (every test, no -t) -n NDEF -c 50:
+#      ours everysec vs redis AOF everysec (SUITE=0 skips it)
 # Each run gets a fresh server and a fresh data directory; runs alternate
 # between the servers, REPS times; the table shows every run and the median.
 # Server CPU (utime+stime from /proc, µs per request) is shown per run.
@@ -17,6 +19,8 @@ REPS=${REPS:-3}
 N=${N:-1000000}
 NDUR=${NDUR:-200000}
 KEYS=${KEYS:-1000000}
+NDEF=${NDEF:-100000}
+SUITE=${SUITE:-1}
 
 for tool in redis-server redis-benchmark redis-cli; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -130,6 +134,7 @@ bench() {
     stop
     while read -r line; do
         cmd=${line%%:*}
+        cmd=${cmd// /_}   # "MSET (10 keys)" -> "MSET_(10_keys)": one word
         rps=$(awk '{print $2}' <<<"$line")
         RESULT["$test|$server|$cmd"]+="$rps "
         echo "  $test $server $cmd $rps" >&2
@@ -151,6 +156,11 @@ for rep in $(seq 1 "$REPS"); do
     for server in ours-always redis-always; do
         bench "3:always" "$server" "$NDUR" -t set -n "$NDUR" -r 100000 -c 50
     done
+    if [[ $SUITE == 1 ]]; then
+        for server in ours-everysec redis-aof; do
+            bench "5:default" "$server" $((20 * NDEF)) -n "$NDEF" -c 50
+        done
+    fi
 done
 
 # Memory: KEYS distinct keys loaded through redis-cli --pipe.
@@ -188,6 +198,20 @@ for test in 1:-c50 2:-c50-P16 3:always; do
         done
     done
 done
+if [[ $SUITE == 1 ]]; then
+    printf '\n%-40s %-36s %10s %-36s %10s %s\n' "5:default (-n $NDEF -c 50)" "ours-everysec runs" median "redis-aof runs" median ours/redis
+    for key in "${!RESULT[@]}"; do
+        [[ $key == 5:default\|ours-everysec\|* ]] && echo "${key##*|}"
+    done | sort -u | while read -r cmd; do
+        ours_runs=${RESULT["5:default|ours-everysec|$cmd"]}
+        redis_runs=${RESULT["5:default|redis-aof|$cmd"]:-}
+        ours=$(median <<<"$ours_runs")
+        theirs=$(median <<<"$redis_runs")
+        printf '%-40s %-36s %10.0f %-36s %10.0f %s\n' "$cmd" "$ours_runs" "$ours" "$redis_runs" "$theirs" \
+            "$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.2fx", a / b}')"
+    done
+fi
+
 printf '\n4:memory    %d keys: ours-everysec VmRSS %d kB, redis-plain VmRSS %d kB, ours/redis %s\n' \
     "$KEYS" "${RSS[ours-everysec]}" "${RSS[redis-plain]}" \
     "$(awk -v a="${RSS[ours-everysec]}" -v b="${RSS[redis-plain]}" 'BEGIN{printf "%.2fx", a / b}')"

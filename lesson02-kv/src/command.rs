@@ -260,6 +260,21 @@ pub const TYPE_COMMANDS: &[CommandSpec] = &[
         None,
         "Members by rank (or score), in order."
     ),
+    spec!("ZREVRANGE", "key start stop [WITHSCORES]", 3, Some(4), "ZRANGE … REV, the older way."),
+    spec!(
+        "ZRANGEBYSCORE",
+        "key min max [WITHSCORES] [LIMIT offset count]",
+        3,
+        Some(7),
+        "ZRANGE … BYSCORE, the older way."
+    ),
+    spec!(
+        "ZREVRANGEBYSCORE",
+        "key max min [WITHSCORES] [LIMIT offset count]",
+        3,
+        Some(7),
+        "ZRANGE … BYSCORE REV, the older way."
+    ),
     spec!("ZPOPMIN", "key [count]", 1, Some(2), "Remove and return the lowest-scored members."),
 ];
 
@@ -373,7 +388,8 @@ fn parse_typed(name: &str, args: &[Vec<u8>]) -> Result<Option<Command>> {
         "SADD" | "SREM" | "SMEMBERS" | "SISMEMBER" | "SCARD" | "SPOP" | "SINTER" | "SUNION" => {
             Command::Sets(set::parse(name, args())?)
         }
-        "ZADD" | "ZREM" | "ZSCORE" | "ZINCRBY" | "ZCARD" | "ZRANK" | "ZRANGE" | "ZPOPMIN" => {
+        "ZADD" | "ZREM" | "ZSCORE" | "ZINCRBY" | "ZCARD" | "ZRANK" | "ZRANGE" | "ZREVRANGE"
+        | "ZRANGEBYSCORE" | "ZREVRANGEBYSCORE" | "ZPOPMIN" => {
             Command::SortedSets(zset::parse(name, args())?)
         }
         _ => return Ok(None),

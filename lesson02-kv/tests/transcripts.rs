@@ -292,6 +292,10 @@ const SORTED_SETS: &str = r#"
     ZRANGE board 10 +inf BYSCORE WITHSCORES
     ZRANGE board (10 25 BYSCORE
     ZRANGE board +inf -inf BYSCORE REV LIMIT 1 2
+    # The older forms of the same, which clients still send:
+    ZREVRANGE board 0 1
+    ZRANGEBYSCORE board (10 25 WITHSCORES
+    ZREVRANGEBYSCORE board +inf -inf LIMIT 1 2
     ZADD board inf top -inf bottom
     ZRANGE board 0 -1 WITHSCORES
     ZINCRBY board -inf top

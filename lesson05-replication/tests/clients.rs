@@ -11,7 +11,7 @@ mod common;
 use std::process::Output;
 
 use common::TestServer;
-use common::tools::{run, tool, venv_python};
+use common::tools::{self, run, tool, venv_python};
 
 fn port(server: &TestServer) -> String {
     server.addr.port().to_string()
@@ -92,6 +92,58 @@ async fn redis_benchmark_runs_unchanged() {
     );
 }
 // ANCHOR_END: benchmark
+
+/// redis-benchmark's default tests (Redis 7.0), in the order it runs them.
+const DEFAULT_SUITE: &[&str] = &[
+    "PING_INLINE",
+    "PING_MBULK",
+    "SET",
+    "GET",
+    "INCR",
+    "LPUSH",
+    "RPUSH",
+    "LPOP",
+    "RPOP",
+    "SADD",
+    "HSET",
+    "SPOP",
+    "ZADD",
+    "ZPOPMIN",
+    "LPUSH (needed to benchmark LRANGE)",
+    "LRANGE_100 (first 100 elements)",
+    "LRANGE_300 (first 300 elements)",
+    "LRANGE_500 (first 500 elements)",
+    "LRANGE_600 (first 600 elements)",
+    "MSET (10 keys)",
+];
+
+/// redis-benchmark with no `-t` runs every test of its default list; it
+/// stops at the first error reply (and fails), so a run that reports every
+/// test is a run without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_benchmark_default_suite_runs_without_errors() {
+    let Some(bench) = tool("redis-benchmark", &["--version"]) else { return };
+    let server = common::start(|_| {}).await;
+    let args = ["-p", &port(&server), "-n", "1000", "-c", "8", "-q"];
+    let text = stdout(&run(&bench, args.map(String::from).to_vec(), "").await);
+    assert!(!text.contains("Error"), "{text}");
+    let results: Vec<&str> = text
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("requests per second"))
+        .filter_map(|l| l.trim().split_once(": "))
+        .map(|(test, _)| test)
+        .collect();
+    assert_eq!(results, DEFAULT_SUITE, "{text}");
+    // And the data is there. (SPOP and ZPOPMIN emptied `myset` and
+    // `myzset`, whose keys are then gone, as in Redis.)
+    let mut client = server.client().await;
+    for (key, kind) in [("mylist", "list"), ("myhash", "hash"), ("myset", "none")] {
+        let reply = client.call(&["TYPE", key]).await.unwrap();
+        assert_eq!(reply, lesson05_replication::Frame::Simple(kind.into()), "{key}");
+    }
+    let length = client.call(&["LLEN", "mylist"]).await.unwrap();
+    assert!(matches!(length, lesson05_replication::Frame::Integer(n) if n >= 600), "{length:?}");
+}
 
 /// What the redis-py tests run: every reply type the lesson's commands
 /// give, through redis-py's own parsing.
@@ -181,6 +233,152 @@ async fn redis_py_session_for_the_book() {
     let args = vec!["-c".into(), REDIS_PY_SESSION.into(), port(&server)];
     let output = run(&python, args, "").await;
     insta::assert_snapshot!("redis_py_session", stdout(&output));
+}
+
+/// redis-py's methods on lists, hashes, sets and sorted sets, each
+/// statement followed by what it returned. Sets are sorted: their order is
+/// the server's hash table's.
+const REDIS_PY_DATA_TYPES: &str = r#"
+import sys, redis
+port, protocol = int(sys.argv[1]), int(sys.argv[2])
+r = redis.Redis(port=port, protocol=protocol, decode_responses=True)
+r.flushall()
+# ANCHOR: data_types_code
+for statement in [
+    "r.rpush('queue', 'job1', 'job2')",
+    "r.lpush('queue', 'urgent')",
+    "r.lrange('queue', 0, -1)",
+    "r.lindex('queue', -1)",
+    "r.llen('queue')",
+    "r.lpop('queue')",
+    "r.rpop('queue', 2)",
+    "r.exists('queue')",
+    "r.hset('user:1', mapping={'name': 'ada', 'born': '1815'})",
+    "r.hgetall('user:1')",
+    "r.hincrby('user:1', 'visits', 3)",
+    "r.hget('user:1', 'visits')",
+    "r.hexists('user:1', 'email')",
+    "r.hdel('user:1', 'born')",
+    "r.hlen('user:1')",
+    "r.sadd('tags', 'red', 'green', 'blue')",
+    "sorted(r.smembers('tags'))",
+    "r.sismember('tags', 'red')",
+    "r.scard('tags')",
+    "r.sadd('more', 'blue', 'black')",
+    "sorted(r.sinter('tags', 'more'))",
+    "sorted(r.sunion('tags', 'more'))",
+    "r.srem('tags', 'green', 'pink')",
+    "r.zadd('board', {'ada': 10, 'grace': 20, 'alan': 15})",
+    "r.zrange('board', 0, -1, withscores=True)",
+    "r.zrange('board', 0, 1, desc=True)",
+    "r.zrange('board', 12, '+inf', byscore=True, withscores=True)",
+    "r.zrangebyscore('board', '(10', 20)",
+    "r.zscore('board', 'alan')",
+    "r.zincrby('board', 7.5, 'ada')",
+    "r.zrank('board', 'ada')",
+    "r.zcard('board')",
+    "r.zadd('board', {'ada': 5}, xx=True, ch=True)",
+    "r.zadd('board', {'grace': 1}, gt=True)",
+    "r.zrem('board', 'alan')",
+    "r.zpopmin('board')",
+    "r.zpopmin('board', 5)",
+    "r.mset({'a': '1', 'b': '2'})",
+    "r.mget('a', 'nosuch', 'b')",
+    "r.append('a', '23')",
+    "r.strlen('a')",
+    "r.getrange('a', 0, 1)",
+    "r.setnx('a', 'x')",
+    "r.getdel('b')",
+    "r.type('user:1'), r.type('tags'), r.type('a'), r.type('nosuch')",
+    "r.rename('tags', 'colours')",
+    "sorted(r.scan_iter(match='*', count=2))",
+]:
+    print(">>>", statement)
+    try:
+        print(repr(eval(statement)))
+    except redis.ResponseError as e:
+        print("ResponseError:", e)
+# ANCHOR_END: data_types_code
+print(">>> r.lpush('a', 'x')")
+try:
+    r.lpush('a', 'x')
+except redis.ResponseError as e:
+    print("ResponseError:", e)
+"#;
+
+// ANCHOR: data_types_agree
+/// The script above, under RESP3 and RESP2, against our server and a real
+/// redis-server: redis-py must see the same values from both. Under RESP3,
+/// `ZRANGE … WITHSCORES` is pairs of a member and a double, `HGETALL` a
+/// map, `SMEMBERS` a set; under RESP2 flat arrays and strings that
+/// redis-py converts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_py_sees_the_data_types_as_redis_server_gives_them() {
+    let python = venv_python();
+    let python = python.to_string_lossy();
+    let Some(python) = tool(&python, &["-c", "import redis; assert redis.__version__[0] == '8'"])
+    else {
+        return;
+    };
+    let Some(redis) = tools::RedisServer::start(&[]) else { return };
+    let ours = common::start(|_| {}).await;
+    for protocol in ["3", "2"] {
+        let session = |port: String| {
+            let args = vec!["-c".into(), REDIS_PY_DATA_TYPES.into(), port, protocol.into()];
+            run(&python, args, "")
+        };
+        let theirs = stdout(&session(redis.port.to_string()).await);
+        let mine = stdout(&session(port(&ours)).await);
+        assert!(theirs.contains("WRONGTYPE"), "the script ran to the end:\n{theirs}");
+        assert_eq!(mine, theirs, "RESP{protocol}: our replies are not redis-server's");
+        if protocol == "3" {
+            insta::assert_snapshot!("redis_py_data_types", mine);
+        }
+    }
+}
+// ANCHOR_END: data_types_agree
+
+/// Lesson 2's transcripts of the data types, command by command, against a
+/// real redis-server through redis-cli: every reply must be the one lesson
+/// 2's REPL printed. Where Redis's answer depends on its hash table (the
+/// order of `SMEMBERS`, `SINTER`, `SUNION`) the lines are compared sorted;
+/// `SPOP`'s picks and `SCAN`'s cursors are Redis's own, and not compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lesson_2_data_type_transcripts_agree_with_redis_server() {
+    let Some(cli) = tool("redis-cli", &["--version"]) else { return };
+    let Some(redis) = tools::RedisServer::start(&[]) else { return };
+    let port = redis.port.to_string();
+    let snapshots = concat!(env!("CARGO_MANIFEST_DIR"), "/../lesson02-kv/tests/snapshots");
+    let unordered = |text: &str| {
+        let mut items: Vec<&str> =
+            text.lines().map(|l| l.trim_start().split_once(") ").map_or(l, |(_, v)| v)).collect();
+        items.sort_unstable();
+        items.join("\n")
+    };
+    let mut compared = 0;
+    for name in ["strings", "keyspace", "lists", "hashes", "sets", "sorted_sets"] {
+        let snapshot = std::fs::read_to_string(format!("{snapshots}/transcripts__{name}.snap"));
+        let snapshot = snapshot.expect("lesson 2's transcript");
+        let body = snapshot.splitn(3, "---\n").nth(2).expect("a snapshot header");
+        run(&cli, vec!["-p".into(), port.clone(), "FLUSHALL".into()], "").await;
+        for block in body.split("kv> ").skip(1) {
+            let (command, printed) = block.split_once('\n').expect("a reply");
+            let ours: Vec<&str> = printed.lines().filter(|l| !l.starts_with('#')).collect();
+            let ours = ours.join("\n");
+            let args = vec!["-p".into(), port.clone(), "--no-raw".into()];
+            let theirs = stdout(&run(&cli, args, &format!("{command}\n")).await);
+            let theirs = theirs.trim_end();
+            match command.split(' ').next().unwrap_or_default().to_ascii_uppercase().as_str() {
+                "SPOP" | "SCAN" => continue,
+                "SMEMBERS" | "SINTER" | "SUNION" => {
+                    assert_eq!(unordered(&ours), unordered(theirs), "{name}: {command}");
+                }
+                _ => assert_eq!(ours, theirs, "{name}: {command}"),
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "only {compared} replies compared");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,11 +3,15 @@
 //! ring. And our slots against real Redis's `CLUSTER KEYSLOT`.
 
 use std::fmt::Write as _;
-use std::process::{Command, Stdio};
+
+#[path = "common/tools.rs"]
+pub mod tools;
 
 use lesson05_replication::Frame;
 use lesson05_replication::client::Client;
 use lesson05_replication::partition::{Ring, SLOTS, SlotMap, key_slot};
+
+use tools::RedisServer;
 
 const KEYS: usize = 100_000;
 
@@ -116,41 +120,10 @@ fn keys_moved_and_load_spread_for_slots_and_rings() {
 }
 // ANCHOR_END: measure
 
-/// A port nobody listens on right now, for a real redis-server.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[tokio::test]
 async fn our_slots_are_real_redis_slots() {
-    let found = Command::new("redis-server").arg("--version").stdout(Stdio::null()).status();
-    if !found.is_ok_and(|s| s.success()) {
-        let why = "redis-server is not installed (run .ci/install-clients)";
-        assert!(
-            std::env::var("WORKBOOK_REAL_CLIENTS").as_deref() != Ok("required"),
-            "WORKBOOK_REAL_CLIENTS=required, but {why}"
-        );
-        eprintln!("SKIPPED: {why}");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut redis = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .args(["--cluster-enabled", "yes", "--dir"])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let Some(redis) = RedisServer::start(&["--cluster-enabled", "yes"]) else { return };
+    let port = redis.port;
     let mut client = None;
     for _ in 0..200 {
         if let Ok(c) = Client::connect(("127.0.0.1", port)).await {
@@ -169,6 +142,4 @@ async fn our_slots_are_real_redis_slots() {
         assert_eq!(theirs, Frame::Integer(i64::from(key_slot(key.as_bytes()))), "{key:?}");
     }
     assert!(keys.iter().all(|k| key_slot(k.as_bytes()) < SLOTS));
-    let _ = redis.kill();
-    let _ = redis.wait();
 }

@@ -89,6 +89,30 @@ async fn resp_on_the_wire() {
 }
 
 #[tokio::test]
+async fn data_types_on_the_wire() {
+    let text = transcript(
+        |_| {},
+        "
+        @raw HSET user:1 name ada
+        @raw SADD tags red
+        @raw ZADD board 1.5 ada 2 grace
+        @raw HGETALL user:1
+        @raw SMEMBERS tags
+        @raw ZSCORE board ada
+        @raw ZRANGE board 0 -1 WITHSCORES
+        # The same replies in RESP3: a map, a set, a double, pairs.
+        HELLO 3
+        @raw HGETALL user:1
+        @raw SMEMBERS tags
+        @raw ZSCORE board ada
+        @raw ZRANGE board 0 -1 WITHSCORES
+        ",
+    )
+    .await;
+    insta::assert_snapshot!("data_types_on_the_wire", text);
+}
+
+#[tokio::test]
 async fn resp3_session() {
     let text = transcript(
         |_| {},

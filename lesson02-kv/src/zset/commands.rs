@@ -128,6 +128,13 @@ pub(crate) fn parse(name: &str, args: Vec<Vec<u8>>) -> Result<SortedSetCommand> 
         "ZCARD" => SortedSetCommand::Card { key },
         "ZRANK" => SortedSetCommand::Rank { key, member: rest.remove(0) },
         "ZRANGE" => zrange(key, rest)?,
+        // The older forms, which clients still send (redis-py's
+        // `zrange(desc=True)` and `zrangebyscore`): ZRANGE with an option.
+        "ZREVRANGE" => zrange(key, [rest, vec![b"REV".to_vec()]].concat())?,
+        "ZRANGEBYSCORE" => zrange(key, [rest, vec![b"BYSCORE".to_vec()]].concat())?,
+        "ZREVRANGEBYSCORE" => {
+            zrange(key, [rest, vec![b"BYSCORE".to_vec(), b"REV".to_vec()]].concat())?
+        }
         _ => SortedSetCommand::PopMin {
             key,
             count: rest.first().map(|c| positive_count(c)).transpose()?,

@@ -66,3 +66,47 @@ pub async fn run(program: &str, args: Vec<String>, stdin: &str) -> Output {
     .await
     .unwrap()
 }
+
+/// A real `redis-server` on a free loopback port, with no persistence, in
+/// a temporary directory; killed when dropped.
+pub struct RedisServer {
+    /// Its port.
+    pub port: u16,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Starts one, with `extra` arguments; `None` (or a failure, when the
+    /// tools are required) if redis-server is not installed. Returns once
+    /// the port accepts connections.
+    pub fn start(extra: &[&str]) -> Option<Self> {
+        let program = tool("redis-server", &["--version"])?;
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(program)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no", "--dir"])
+            .arg(dir.path())
+            .args(extra)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = RedisServer { port, child, _dir: dir };
+        // Bounded: 200 tries, 25 ms apart.
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("redis-server on port {port} never accepted a connection");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
