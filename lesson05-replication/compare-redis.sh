@@ -6,7 +6,8 @@
 #   3. -t set -n NDUR -c 50: ours --fsync always vs redis appendfsync always
 #   4. resident memory with KEYS keys `key:0000000`.. holding "xxx"
 #   5. redis-benchmark's default suite (every test, no -t) -n NDEF -c 50:
-#      ours everysec vs redis AOF everysec (SUITE=0 skips it)
+#      ours everysec vs redis AOF everysec (SUITE=0 skips it; BASIC=0 runs
+#      it alone, without 1-4)
 # Each run gets a fresh server and a fresh data directory; runs alternate
 # between the servers, REPS times; the table shows every run and the median.
 # Server CPU (utime+stime from /proc, µs per request) is shown per run.
@@ -21,6 +22,7 @@ NDUR=${NDUR:-200000}
 KEYS=${KEYS:-1000000}
 NDEF=${NDEF:-100000}
 SUITE=${SUITE:-1}
+BASIC=${BASIC:-1}
 
 for tool in redis-server redis-benchmark redis-cli; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -122,6 +124,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$SPID/stat"; }
 
 declare -A RESULT   # "test|server|cmd" -> "rps rps rps"
 declare -A CPU      # "test|server" -> "us/req us/req ..."
+ORDER=""            # the tests' names, in the order they first ran
 
 # bench TEST SERVER REQUESTS redis-benchmark-args...
 bench() {
@@ -135,7 +138,9 @@ bench() {
     while read -r line; do
         cmd=${line%%:*}
         cmd=${cmd// /_}   # "MSET (10 keys)" -> "MSET_(10_keys)": one word
-        rps=$(awk '{print $2}' <<<"$line")
+        rps=${line#*: }   # "MSET (10 keys): 12345.67 requests per second, ..."
+        rps=${rps%% *}
+        [[ " $ORDER " == *" $cmd "* ]] || ORDER+=" $cmd"
         RESULT["$test|$server|$cmd"]+="$rps "
         echo "  $test $server $cmd $rps" >&2
     done <<<"$out"
@@ -147,6 +152,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END{print (NR%
 
 for rep in $(seq 1 "$REPS"); do
     echo "repetition $rep/$REPS" >&2
+    if [[ $BASIC == 1 ]]; then
     for server in ours-everysec redis-aof redis-plain; do
         bench "1:-c50" "$server" $((2 * N)) -t set,get -n "$N" -r 100000 -c 50
     done
@@ -156,6 +162,7 @@ for rep in $(seq 1 "$REPS"); do
     for server in ours-always redis-always; do
         bench "3:always" "$server" "$NDUR" -t set -n "$NDUR" -r 100000 -c 50
     done
+    fi
     if [[ $SUITE == 1 ]]; then
         for server in ours-everysec redis-aof; do
             bench "5:default" "$server" $((20 * NDEF)) -n "$NDEF" -c 50
@@ -165,7 +172,7 @@ done
 
 # Memory: KEYS distinct keys loaded through redis-cli --pipe.
 declare -A RSS
-for server in ours-everysec redis-plain; do
+for server in $([[ $BASIC == 1 ]] && echo ours-everysec redis-plain); do
     start "$server"
     awk -v n="$KEYS" 'BEGIN { for (i = 0; i < n; i++) { k = sprintf("key:%07d", i);
         printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$3\r\nxxx\r\n", length(k), k } }' |
@@ -179,6 +186,7 @@ for server in ours-everysec redis-plain; do
     stop
 done
 
+if [[ $BASIC == 1 ]]; then
 printf '\n%-11s %-14s %-4s %-36s %11s %10s %s\n' test server cmd "runs (requests/s)" median ours/this "server CPU µs/req per run"
 ours_of() { case $1 in 3:*) echo ours-always ;; *) echo ours-everysec ;; esac; }
 for test in 1:-c50 2:-c50-P16 3:always; do
@@ -198,11 +206,11 @@ for test in 1:-c50 2:-c50-P16 3:always; do
         done
     done
 done
+fi
 if [[ $SUITE == 1 ]]; then
     printf '\n%-40s %-36s %10s %-36s %10s %s\n' "5:default (-n $NDEF -c 50)" "ours-everysec runs" median "redis-aof runs" median ours/redis
-    for key in "${!RESULT[@]}"; do
-        [[ $key == 5:default\|ours-everysec\|* ]] && echo "${key##*|}"
-    done | sort -u | while read -r cmd; do
+    for cmd in $ORDER; do
+        [[ -n ${RESULT["5:default|ours-everysec|$cmd"]:-} ]] || continue
         ours_runs=${RESULT["5:default|ours-everysec|$cmd"]}
         redis_runs=${RESULT["5:default|redis-aof|$cmd"]:-}
         ours=$(median <<<"$ours_runs")
@@ -210,7 +218,10 @@ if [[ $SUITE == 1 ]]; then
         printf '%-40s %-36s %10.0f %-36s %10.0f %s\n' "$cmd" "$ours_runs" "$ours" "$redis_runs" "$theirs" \
             "$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.2fx", a / b}')"
     done
+    printf '%-40s %s\n' "server CPU µs/req per run, ours" "${CPU["5:default|ours-everysec"]}"
+    printf '%-40s %s\n' "server CPU µs/req per run, redis" "${CPU["5:default|redis-aof"]}"
 fi
+[[ $BASIC == 1 ]] || exit 0
 
 printf '\n4:memory    %d keys: ours-everysec VmRSS %d kB, redis-plain VmRSS %d kB, ours/redis %s\n' \
     "$KEYS" "${RSS[ours-everysec]}" "${RSS[redis-plain]}" \

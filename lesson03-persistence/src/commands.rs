@@ -33,7 +33,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "COMPACT",
         args: "",
-        summary: "Write a snapshot and start an empty log.",
+        summary: "Write a snapshot and start a new log.",
         min_args: 0,
         max_args: Some(0),
     },

@@ -19,7 +19,7 @@
 //! ## Exactly once
 //!
 //! A snapshot and the log can overlap: COMPACT writes a snapshot, then
-//! swaps in an empty log, and a crash between the two leaves a snapshot
+//! swaps in a new log, and a crash between the two leaves a snapshot
 //! *and* the old log of everything it holds. Replaying a `Put` of a whole
 //! value that the snapshot already holds changes nothing; replaying
 //! `LPUSH q a` pushes a second `a`. Lists can't be logged as results

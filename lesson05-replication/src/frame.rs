@@ -280,7 +280,7 @@ impl Frame {
         match self {
             Frame::Simple(s) => header(out, b'+', s),
             Frame::Error(e) => header(out, b'-', e),
-            Frame::Integer(n) => header(out, b':', n),
+            Frame::Integer(n) => number(out, b':', *n),
             Frame::Bulk(bytes) => bulk(out, b'$', bytes),
             Frame::Array(items) => aggregate(out, b'*', items, protocol),
             Frame::Null | Frame::NullArray if resp3 => out.extend_from_slice(b"_\r\n"),
@@ -289,11 +289,11 @@ impl Frame {
             Frame::Double(x) if resp3 => header(out, b',', format_double(*x)),
             Frame::Double(x) => bulk(out, b'$', format_double(*x).as_bytes()),
             Frame::Boolean(b) if resp3 => header(out, b'#', if *b { 't' } else { 'f' }),
-            Frame::Boolean(b) => header(out, b':', i64::from(*b)),
+            Frame::Boolean(b) => number(out, b':', i64::from(*b)),
             Frame::Map(pairs) => {
                 let kind = if resp3 { b'%' } else { b'*' };
                 let count = if resp3 { pairs.len() } else { pairs.len() * 2 };
-                header(out, kind, count);
+                number(out, kind, count as i64);
                 for (key, value) in pairs {
                     key.encode_into(protocol, out);
                     value.encode_into(protocol, out);
@@ -307,10 +307,10 @@ impl Frame {
             }
             Frame::Verbatim(text) => bulk(out, b'$', text),
             Frame::Pairs(pairs) => {
-                header(out, b'*', if resp3 { pairs.len() } else { pairs.len() * 2 });
+                number(out, b'*', (if resp3 { pairs.len() } else { pairs.len() * 2 }) as i64);
                 for (first, second) in pairs {
                     if resp3 {
-                        header(out, b'*', 2);
+                        number(out, b'*', 2);
                     }
                     first.encode_into(protocol, out);
                     second.encode_into(protocol, out);
@@ -322,6 +322,30 @@ impl Frame {
     // ANCHOR_END: encode
 }
 
+/// A header line holding a number: a length, a count, an integer. Every
+/// element of every reply has one, so the digits are written by hand:
+/// `format!`'s machinery took a tenth of the server's time on an
+/// `LRANGE` of 600 elements.
+fn number(out: &mut Vec<u8>, kind: u8, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push(kind);
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
+}
+
 fn header(out: &mut Vec<u8>, kind: u8, value: impl std::fmt::Display) {
     out.push(kind);
     // Straight into the buffer, without a `String` in between: this runs for
@@ -331,13 +355,13 @@ fn header(out: &mut Vec<u8>, kind: u8, value: impl std::fmt::Display) {
 }
 
 fn bulk(out: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
-    header(out, kind, bytes.len());
+    number(out, kind, bytes.len() as i64);
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
 }
 
 fn aggregate(out: &mut Vec<u8>, kind: u8, items: &[Frame], protocol: Protocol) {
-    header(out, kind, items.len());
+    number(out, kind, items.len() as i64);
     for item in items {
         item.encode_into(protocol, out);
     }
@@ -558,6 +582,9 @@ mod tests {
         assert_eq!(Frame::Null.encode(Protocol::Resp3), b"_\r\n");
         assert_eq!(Frame::Null.encode(Protocol::Resp2), b"$-1\r\n");
         assert_eq!(Frame::Double(1.5).encode(Protocol::Resp3), b",1.5\r\n");
+        for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(Frame::Integer(n).encode(Protocol::Resp2), format!(":{n}\r\n").into_bytes());
+        }
         assert_eq!(Frame::Double(f64::INFINITY).encode(Protocol::Resp2), b"$3\r\ninf\r\n");
         assert_eq!(Frame::Verbatim(b"a".to_vec()).encode(Protocol::Resp3), b"=5\r\ntxt:a\r\n");
         for frame in [

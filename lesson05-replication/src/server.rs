@@ -434,7 +434,7 @@ fn approximate_size(frame: &Frame) -> usize {
         Frame::Array(items) | Frame::Set(items) => {
             items.iter().map(approximate_size).sum::<usize>() + 16
         }
-        Frame::Map(pairs) => {
+        Frame::Map(pairs) | Frame::Pairs(pairs) => {
             pairs.iter().map(|(k, v)| approximate_size(k) + approximate_size(v)).sum::<usize>() + 16
         }
         _ => 24,

@@ -137,6 +137,51 @@ fn text(frame: &Frame) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_types_are_replicated_and_multi_key_commands_stay_in_one_slot() {
+    let (cluster, _dir) = start(3, 3).await;
+    let mut client = ClusterClient::of(&cluster);
+    let done = |frame: Frame| Outcome::Done(frame);
+    // Every type, through the shards' logs (pops and increments included).
+    assert_eq!(client.call(&["RPUSH", "queue", "a", "b", "c"]).await, done(Frame::Integer(3)));
+    assert_eq!(client.call(&["LPOP", "queue"]).await, done(Frame::Bulk(b"a".to_vec())));
+    assert_eq!(client.call(&["HINCRBY", "user:1", "visits", "2"]).await, done(Frame::Integer(2)));
+    assert_eq!(client.call(&["ZADD", "board", "1.5", "ada"]).await, done(Frame::Integer(1)));
+    assert_eq!(
+        client.call(&["ZINCRBY", "board", "1", "ada"]).await,
+        done(Frame::Bulk(b"2.5".to_vec()))
+    );
+    let range = client.call(&["LRANGE", "queue", "0", "-1"]).await;
+    assert_eq!(
+        range,
+        done(Frame::Array(vec![Frame::Bulk(b"b".to_vec()), Frame::Bulk(b"c".to_vec())]))
+    );
+    // Keys of two slots in one command: CROSSSLOT, as Redis answers, for
+    // each kind of multi-key command; with a hash tag, one slot and fine.
+    for args in [
+        &["SINTER", "tags:1", "tags:2"][..],
+        &["SUNION", "tags:1", "tags:2"],
+        &["MSET", "a", "1", "b", "2"],
+        &["MGET", "a", "b"],
+        &["RENAME", "queue", "jobs"],
+    ] {
+        let Outcome::Done(reply) = client.call(args).await else { panic!("{args:?}") };
+        assert_eq!(
+            text(&reply),
+            "CROSSSLOT Keys in request don't hash to the same slot",
+            "{args:?}"
+        );
+    }
+    client.call(&["SADD", "{post:1}:tags", "red", "blue"]).await;
+    client.call(&["SADD", "{post:1}:more", "blue"]).await;
+    let both = client.call(&["SINTER", "{post:1}:tags", "{post:1}:more"]).await;
+    assert_eq!(both, done(Frame::Array(vec![Frame::Bulk(b"blue".to_vec())])));
+    assert_eq!(
+        client.call(&["RENAME", "{q}a", "{q}b"]).await,
+        done(Frame::Error("ERR no such key".into()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_go_to_their_slots_shard_and_other_nodes_answer_moved() {
     let (cluster, _dir) = start(3, 3).await;
     // `foo` hashes to slot 12182, in the third shard (slots 10923-16383).
