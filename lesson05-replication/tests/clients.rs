@@ -239,11 +239,11 @@ async fn redis_py_session_for_the_book() {
 /// statement followed by what it returned. Sets are sorted: their order is
 /// the server's hash table's.
 const REDIS_PY_DATA_TYPES: &str = r#"
+# ANCHOR: data_types_code
 import sys, redis
 port, protocol = int(sys.argv[1]), int(sys.argv[2])
 r = redis.Redis(port=port, protocol=protocol, decode_responses=True)
 r.flushall()
-# ANCHOR: data_types_code
 for statement in [
     "r.rpush('queue', 'job1', 'job2')",
     "r.lpush('queue', 'urgent')",
@@ -298,12 +298,12 @@ for statement in [
         print(repr(eval(statement)))
     except redis.ResponseError as e:
         print("ResponseError:", e)
-# ANCHOR_END: data_types_code
 print(">>> r.lpush('a', 'x')")
 try:
     r.lpush('a', 'x')
 except redis.ResponseError as e:
     print("ResponseError:", e)
+# ANCHOR_END: data_types_code
 "#;
 
 // ANCHOR: data_types_agree
@@ -342,7 +342,8 @@ async fn redis_py_sees_the_data_types_as_redis_server_gives_them() {
 /// real redis-server through redis-cli: every reply must be the one lesson
 /// 2's REPL printed. Where Redis's answer depends on its hash table (the
 /// order of `SMEMBERS`, `SINTER`, `SUNION`) the lines are compared sorted;
-/// `SPOP`'s picks and `SCAN`'s cursors are Redis's own, and not compared.
+/// the replies to `SPOP` (random picks) and `SCAN` (Redis's own cursors)
+/// are not compared.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lesson_2_data_type_transcripts_agree_with_redis_server() {
     let Some(cli) = tool("redis-cli", &["--version"]) else { return };
