@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::list::positive_count;
 use crate::reply::Reply;
 use crate::store::Store;
-use crate::value::{Collection, Kind, Set};
+use crate::value::{Collection, Kind, Set, Value};
 
 /// A set command, parsed.
 #[allow(missing_docs)]
@@ -131,25 +131,44 @@ impl<C: Clock> Store<C> {
         Ok(popped)
     }
 
-    /// The sets at `keys`, in order; a missing key is an empty set. Any key
-    /// of another type is an error, as in Redis.
-    fn sets(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Set>> {
-        keys.iter().map(|key| Ok(self.set_at(key)?.cloned().unwrap_or_default())).collect()
+    /// The sets at `keys`, in order, borrowed; `None` for a missing key.
+    /// Any key of another type is an error, as in Redis, even after a
+    /// missing one.
+    fn sets(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<&Set>>> {
+        // First, with `&mut self`: expire what is due, and check the types.
+        for key in keys {
+            self.set_at(key)?;
+        }
+        // Then borrow them all at once: no copies.
+        Ok(keys
+            .iter()
+            .map(|key| match self.map.get(key).map(|entry| &entry.value) {
+                Some(Value::Collection(c)) => match &**c {
+                    Collection::Set(set) => Some(set),
+                    _ => unreachable!("the types were checked above"),
+                },
+                _ => None,
+            })
+            .collect())
     }
 
-    /// `SINTER`: the members of the first set that are in every other, in
-    /// the first set's order.
+    /// `SINTER`: the members in every set. It walks the smallest set and
+    /// looks each member up in the others, as Redis does: O(smallest ×
+    /// sets), whatever the size of the big ones.
     pub fn set_inter(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Vec<u8>>> {
-        let sets = self.sets(keys)?;
-        let (first, rest) = sets.split_first().expect("arity checked: one key at least");
-        Ok(first.iter().filter(|m| rest.iter().all(|s| s.contains(*m))).cloned().collect())
+        let Some(mut sets) = self.sets(keys)?.into_iter().collect::<Option<Vec<&Set>>>() else {
+            return Ok(Vec::new()); // a missing key is an empty set
+        };
+        sets.sort_by_key(|set| set.len());
+        let (smallest, rest) = sets.split_first().expect("arity checked: one key at least");
+        Ok(smallest.iter().filter(|m| rest.iter().all(|s| s.contains(*m))).cloned().collect())
     }
 
     /// `SUNION`: every member of any set, first seen first.
     pub fn set_union(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Vec<u8>>> {
         let mut union = Set::default();
-        for set in self.sets(keys)? {
-            union.extend(set);
+        for set in self.sets(keys)?.into_iter().flatten() {
+            union.extend(set.iter().cloned());
         }
         Ok(union.into_iter().collect())
     }
@@ -174,4 +193,27 @@ pub(crate) fn execute<C: Clock>(store: &mut Store<C>, command: SetCommand) -> Re
         SetCommand::Inter { keys } => members(store.set_inter(&keys)?),
         SetCommand::Union { keys } => members(store.set_union(&keys)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::error::Error;
+    use crate::store::SetTtl;
+
+    #[test]
+    fn sinter_walks_the_smallest_and_checks_every_type() {
+        let mut s = Store::with_clock(ManualClock::default());
+        s.set_add(b"big", (0..100u8).map(|i| vec![i]).collect()).unwrap();
+        s.set_add(b"small", vec![vec![200], vec![5]]).unwrap();
+        let keys = |names: &[&[u8]]| names.iter().map(|n| n.to_vec()).collect::<Vec<_>>();
+        assert_eq!(s.set_inter(&keys(&[b"big", b"small"])).unwrap(), [vec![5]]);
+        s.set(b"text".to_vec(), b"x".to_vec(), None, SetTtl::Clear);
+        // A missing key makes the answer empty, but a key of another type
+        // after it is still an error, as in Redis.
+        assert_eq!(s.set_inter(&keys(&[b"nobody", b"text"])), Err(Error::WrongType));
+        assert_eq!(s.set_inter(&keys(&[b"nobody", b"big"])).unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(s.set_union(&keys(&[b"nobody", b"small"])).unwrap(), [vec![200], vec![5]]);
+    }
 }
