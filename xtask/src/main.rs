@@ -93,12 +93,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root: the folder above this crate.
+/// The workspace root, found at run time from the current directory, so
+/// that a moved or copied checkout (with an old `target/`) checks itself,
+/// not the folder this binary was built in. Outside any workspace, that
+/// folder is the fallback.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    std::env::current_dir().ok().and_then(|dir| find_workspace(&dir)).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask lives in the workspace")
+            .to_path_buf()
+    })
+}
+
+/// The nearest folder at or above `dir` whose `Cargo.toml` declares a
+/// workspace.
+fn find_workspace(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| {
+            std::fs::read_to_string(d.join("Cargo.toml"))
+                .is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .map(Path::to_path_buf)
 }
 
 fn ci(root: &Path) -> Result<(), StepFailed> {
@@ -181,4 +197,21 @@ fn write_book(root: &Path) -> Result<(), String> {
         println!("wrote book/src/{}", path.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_workspace;
+
+    #[test]
+    fn the_workspace_is_found_from_any_folder_inside_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("copy");
+        std::fs::create_dir_all(root.join("lesson/src")).unwrap();
+        std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+        std::fs::write(root.join("lesson/Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
+        assert_eq!(find_workspace(&root.join("lesson/src")), Some(root.clone()));
+        assert_eq!(find_workspace(&root), Some(root));
+        assert_eq!(find_workspace(tmp.path()), None);
+    }
 }
