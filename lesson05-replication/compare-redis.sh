@@ -153,15 +153,15 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END{print (NR%
 for rep in $(seq 1 "$REPS"); do
     echo "repetition $rep/$REPS" >&2
     if [[ $BASIC == 1 ]]; then
-    for server in ours-everysec redis-aof redis-plain; do
-        bench "1:-c50" "$server" $((2 * N)) -t set,get -n "$N" -r 100000 -c 50
-    done
-    for server in ours-everysec redis-aof redis-plain; do
-        bench "2:-c50-P16" "$server" $((2 * N)) -t set,get -n "$N" -r 100000 -c 50 -P 16
-    done
-    for server in ours-always redis-always; do
-        bench "3:always" "$server" "$NDUR" -t set -n "$NDUR" -r 100000 -c 50
-    done
+        for server in ours-everysec redis-aof redis-plain; do
+            bench "1:-c50" "$server" $((2 * N)) -t set,get -n "$N" -r 100000 -c 50
+        done
+        for server in ours-everysec redis-aof redis-plain; do
+            bench "2:-c50-P16" "$server" $((2 * N)) -t set,get -n "$N" -r 100000 -c 50 -P 16
+        done
+        for server in ours-always redis-always; do
+            bench "3:always" "$server" "$NDUR" -t set -n "$NDUR" -r 100000 -c 50
+        done
     fi
     if [[ $SUITE == 1 ]]; then
         for server in ours-everysec redis-aof; do
@@ -187,25 +187,25 @@ for server in $([[ $BASIC == 1 ]] && echo ours-everysec redis-plain); do
 done
 
 if [[ $BASIC == 1 ]]; then
-printf '\n%-11s %-14s %-4s %-36s %11s %10s %s\n' test server cmd "runs (requests/s)" median ours/this "server CPU µs/req per run"
-ours_of() { case $1 in 3:*) echo ours-always ;; *) echo ours-everysec ;; esac; }
-for test in 1:-c50 2:-c50-P16 3:always; do
-    case $test in
-        3:*) servers="ours-always redis-always"; cmds=SET ;;
-        *) servers="ours-everysec redis-aof redis-plain"; cmds="SET GET" ;;
-    esac
-    for cmd in $cmds; do
-        ours=$(median <<<"${RESULT["$test|$(ours_of "$test")|$cmd"]}")
-        for server in $servers; do
-            runs=${RESULT["$test|$server|$cmd"]}
-            med=$(median <<<"$runs")
-            ratio=$(awk -v a="$ours" -v b="$med" 'BEGIN{printf "%.2fx", a / b}')
-            [[ $server == ours-* ]] && ratio=-
-            printf '%-11s %-14s %-4s %-36s %11.0f %10s %s\n' "$test" "$server" "$cmd" "$runs" \
-                "$med" "$ratio" "${CPU["$test|$server"]}"
+    printf '\n%-11s %-14s %-4s %-36s %11s %10s %s\n' test server cmd "runs (requests/s)" median ours/this "server CPU µs/req per run"
+    ours_of() { case $1 in 3:*) echo ours-always ;; *) echo ours-everysec ;; esac; }
+    for test in 1:-c50 2:-c50-P16 3:always; do
+        case $test in
+            3:*) servers="ours-always redis-always"; cmds=SET ;;
+            *) servers="ours-everysec redis-aof redis-plain"; cmds="SET GET" ;;
+        esac
+        for cmd in $cmds; do
+            ours=$(median <<<"${RESULT["$test|$(ours_of "$test")|$cmd"]}")
+            for server in $servers; do
+                runs=${RESULT["$test|$server|$cmd"]}
+                med=$(median <<<"$runs")
+                ratio=$(awk -v a="$ours" -v b="$med" 'BEGIN{printf "%.2fx", a / b}')
+                [[ $server == ours-* ]] && ratio=-
+                printf '%-11s %-14s %-4s %-36s %11.0f %10s %s\n' "$test" "$server" "$cmd" "$runs" \
+                    "$med" "$ratio" "${CPU["$test|$server"]}"
+            done
         done
     done
-done
 fi
 if [[ $SUITE == 1 ]]; then
     printf '\n%-40s %-36s %10s %-36s %10s %s\n' "5:default (-n $NDEF -c 50)" "ours-everysec runs" median "redis-aof runs" median ours/redis

@@ -96,21 +96,6 @@ impl Command {
             ),
         }
     }
-
-    /// Whether it is one of the commands on Redis's data types beyond
-    /// strings and the keys of lesson 2's first half (the engines of
-    /// lessons 4 and 6 store strings only, and refuse these).
-    pub fn is_typed(&self) -> bool {
-        matches!(
-            self,
-            Command::Strings(_)
-                | Command::Keyspace(_)
-                | Command::Lists(_)
-                | Command::Hashes(_)
-                | Command::Sets(_)
-                | Command::SortedSets(_)
-        )
-    }
 }
 
 /// Seconds or milliseconds, for the EXPIRE/PEXPIRE and TTL/PTTL pairs.

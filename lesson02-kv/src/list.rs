@@ -60,22 +60,24 @@ pub(crate) fn positive_count(arg: &[u8]) -> Result<usize> {
     usize::try_from(int(arg)?).map_err(|_| Error::Other("value is out of range, must be positive"))
 }
 
+/// Picks a list out of a collection.
+fn as_list(c: &mut Collection) -> Option<&mut List> {
+    match c {
+        Collection::List(list) => Some(list),
+        _ => None,
+    }
+}
+
 impl<C: Clock> Store<C> {
     /// The list at `key`: `None` if missing, `WRONGTYPE` if not a list.
     fn list(&mut self, key: &[u8]) -> Result<Option<&mut List>> {
-        self.typed_mut(key, |c| match c {
-            Collection::List(list) => Some(list),
-            _ => None,
-        })
+        self.typed_mut(key, as_list)
     }
 
     /// `LPUSH`/`RPUSH`: pushes `values` one by one at the head (`front`) or
     /// tail, so `LPUSH k a b` leaves `b a`. Returns the new length.
     pub fn push(&mut self, key: &[u8], front: bool, values: Vec<Vec<u8>>) -> Result<usize> {
-        let list = self.typed_or_new(key, Kind::List, |c| match c {
-            Collection::List(list) => Some(list),
-            _ => None,
-        })?;
+        let list = self.typed_or_new(key, Kind::List, as_list)?;
         for value in &values {
             if front { list.push_front(value.clone()) } else { list.push_back(value.clone()) }
         }

@@ -257,7 +257,9 @@ impl<F: FileSystem, C: Clock> DurableStore<F, C> {
         store.shrink_to_fit(); // many records may have been for the same keys
         store.record_changes();
         let log = match log_id {
-            Some(_) => LogWriter::open(&fs, &log_path, replay.valid_bytes, records, 0)?,
+            Some(_) => {
+                LogWriter::open(&fs, &log_path, replay.valid_bytes, records, replay.valid_bytes)?
+            }
             // No log, or one the snapshot is ahead of: the snapshot holds
             // everything, and a fresh log starts after it.
             None => new_log(&fs, &log_path, covers.log_id + 1, 0)?,

@@ -183,13 +183,15 @@ except redis.ResponseError as e:
 print("redis-py", redis.__version__, "protocol", protocol, "ok")
 "#;
 
-async fn redis_py(protocol: &str, password: Option<&[u8]>) {
+/// The virtual environment's Python, if it has redis-py 8 (else a skip, or a
+/// failure when the tools are required).
+fn redis_py_8() -> Option<String> {
     let python = venv_python();
-    let python = python.to_string_lossy();
-    let Some(python) = tool(&python, &["-c", "import redis; assert redis.__version__[0] == '8'"])
-    else {
-        return;
-    };
+    tool(&python.to_string_lossy(), &["-c", "import redis; assert redis.__version__[0] == '8'"])
+}
+
+async fn redis_py(protocol: &str, password: Option<&[u8]>) {
+    let Some(python) = redis_py_8() else { return };
     let server = common::start(|c| c.requirepass = password.map(<[u8]>::to_vec)).await;
     let password = String::from_utf8_lossy(password.unwrap_or_default()).into_owned();
     let args = vec!["-c".into(), REDIS_PY.into(), port(&server), protocol.into(), password];
@@ -223,12 +225,7 @@ for statement in [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_py_session_for_the_book() {
-    let python = venv_python();
-    let python = python.to_string_lossy();
-    let Some(python) = tool(&python, &["-c", "import redis; assert redis.__version__[0] == '8'"])
-    else {
-        return;
-    };
+    let Some(python) = redis_py_8() else { return };
     let server = common::start(|_| {}).await;
     let args = vec!["-c".into(), REDIS_PY_SESSION.into(), port(&server)];
     let output = run(&python, args, "").await;
@@ -314,12 +311,7 @@ except redis.ResponseError as e:
 /// redis-py converts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_py_sees_the_data_types_as_redis_server_gives_them() {
-    let python = venv_python();
-    let python = python.to_string_lossy();
-    let Some(python) = tool(&python, &["-c", "import redis; assert redis.__version__[0] == '8'"])
-    else {
-        return;
-    };
+    let Some(python) = redis_py_8() else { return };
     let Some(redis) = tools::RedisServer::start(&[]) else { return };
     let ours = common::start(|_| {}).await;
     for protocol in ["3", "2"] {
