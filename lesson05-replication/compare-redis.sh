@@ -221,6 +221,21 @@ if [[ $SUITE == 1 ]]; then
     printf '%-40s %s\n' "server CPU µs/req per run, ours" "${CPU["5:default|ours-everysec"]}"
     printf '%-40s %s\n' "server CPU µs/req per run, redis" "${CPU["5:default|redis-aof"]}"
 fi
+# For `cargo x measure --set lesson05-redis`: every median, and the range
+# of server CPU per request, as `measure: id = value` lines.
+echo
+for key in "${!RESULT[@]}"; do
+    echo "measure: ${key//|//} = $(median <<<"${RESULT[$key]}")"
+done | sort
+for key in "${!CPU[@]}"; do
+    values=$(tr ' ' '\n' <<<"${CPU[$key]}" | grep -v '^$' | sort -g)
+    echo "measure: ${key//|//}/cpu min = $(head -1 <<<"$values")"
+    echo "measure: ${key//|//}/cpu max = $(tail -1 <<<"$values")"
+done | sort
+for server in "${!RSS[@]}"; do
+    echo "measure: memory/$server/$KEYS keys = ${RSS[$server]}"
+done | sort
+
 [[ $BASIC == 1 ]] || exit 0
 
 printf '\n4:memory    %d keys: ours-everysec VmRSS %d kB, redis-plain VmRSS %d kB, ours/redis %s\n' \

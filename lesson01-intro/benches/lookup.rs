@@ -1,7 +1,7 @@
 //! Lookups in a linear scan, a `HashMap` and a `BTreeMap`, at three sizes.
 //!
-//! Run with `cargo bench -p lesson01-intro`; the book's "Measure it" section
-//! prints the results of one run and the ratios between the three.
+//! Run with `cargo bench -p lesson01-intro`, or `cargo x measure --lesson 1`,
+//! which renders the book's "Measure it" table and plot from the results.
 
 // criterion's macros generate functions that cannot carry doc comments.
 #![allow(missing_docs)]
@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lesson01_intro::timing::{key, probes};
 use lesson01_intro::{KvStore, LinearStore};
 
@@ -20,6 +20,8 @@ fn lookups(c: &mut Criterion) {
         // 64 probes per iteration, spread over the whole key space, so that
         // one iteration is not always the best or the worst case.
         let probes: Vec<Vec<u8>> = probes(n, 64).into_iter().map(key).collect();
+        // Declared, so that criterion's files (and the book) give the time per lookup.
+        group.throughput(Throughput::Elements(probes.len() as u64));
 
         let mut linear = LinearStore::new();
         let mut hash = HashMap::new();

@@ -22,7 +22,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lesson01_intro::timing::probes;
 use lesson02_kv::Store;
 use lesson02_kv::store::SetTtl;
@@ -92,28 +92,30 @@ fn bench_map<M: Map>(c: &mut Criterion, name: &str, n: usize, mut map: M) {
     let pool: Vec<Vec<u8>> = probes(n, 4096).into_iter().map(key).collect();
     let mut windows = pool.chunks(64).cycle();
 
-    c.benchmark_group(format!("get/{n}")).bench_function(BenchmarkId::from_parameter(name), |b| {
-        b.iter(|| {
-            for k in windows.next().expect("cycle never ends") {
-                black_box(map.get(black_box(k)));
-            }
-        });
-    });
-
-    c.benchmark_group(format!("set_overwrite/{n}")).bench_function(
+    c.benchmark_group(format!("get/{n}")).throughput(Throughput::Elements(64)).bench_function(
         BenchmarkId::from_parameter(name),
         |b| {
             b.iter(|| {
                 for k in windows.next().expect("cycle never ends") {
-                    map.set(black_box(k.clone()), black_box(VALUE.to_vec()));
+                    black_box(map.get(black_box(k)));
                 }
             });
         },
     );
 
+    c.benchmark_group(format!("set_overwrite/{n}"))
+        .throughput(Throughput::Elements(64))
+        .bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| {
+                for k in windows.next().expect("cycle never ends") {
+                    map.set(black_box(k.clone()), black_box(VALUE.to_vec()));
+                }
+            });
+        });
+
     // Fresh keys above n; inserted in chunks of 1000 and removed after each.
     let fresh: Vec<Vec<u8>> = (n..n + 1000).map(key).collect();
-    c.benchmark_group(format!("set_new/{n}")).bench_function(
+    c.benchmark_group(format!("set_new/{n}")).throughput(Throughput::Elements(1)).bench_function(
         BenchmarkId::from_parameter(name),
         |b| {
             b.iter_custom(|iters| {
@@ -136,7 +138,7 @@ fn bench_map<M: Map>(c: &mut Criterion, name: &str, n: usize, mut map: M) {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    c.benchmark_group(format!("delete/{n}")).bench_function(
+    c.benchmark_group(format!("delete/{n}")).throughput(Throughput::Elements(1)).bench_function(
         BenchmarkId::from_parameter(name),
         |b| {
             b.iter_custom(|iters| {

@@ -17,8 +17,10 @@ fn chapters(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
             .and_then(|n| n.to_str()?.strip_prefix("lesson")?.parse::<u32>().ok())
             .is_some_and(|lesson| lesson > 4);
         // The table of contents is not a chapter: it names every chapter
-        // of every lesson, later ones included.
-        if later || path.file_name().is_some_and(|n| n == "SUMMARY.md") {
+        // of every lesson, later ones included. Nor are the rendered
+        // measurements, which chapters include.
+        let not_a_chapter = path.file_name().is_some_and(|n| n == "SUMMARY.md" || n == "measured");
+        if later || not_a_chapter {
             continue;
         }
         if path.is_dir() {

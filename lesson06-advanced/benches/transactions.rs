@@ -102,10 +102,13 @@ fn transfers(c: &mut Criterion) {
                     total
                 });
             });
+            // Read by `cargo x measure` into the book's table.
             println!(
-                "transfer/{workload}/{control}: {:.3} aborts per committed transfer, \
-                 {} versions kept for {accounts} accounts",
+                "measure: transfer/{workload}/{control}/aborts per committed transfer = {:.3}",
                 aborted as f64 / committed.max(1) as f64,
+            );
+            println!(
+                "transfer/{workload}/{control}: {} versions kept for {accounts} accounts",
                 db.versions().unwrap().0,
             );
         }

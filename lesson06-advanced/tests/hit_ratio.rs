@@ -130,3 +130,24 @@ fn hit_ratio_table() {
     }
     insta::assert_snapshot!(table);
 }
+
+/// Hit ratio against cache size, per policy, on the table's trace: the
+/// book's plot. Ignored by default, a measurement;
+/// `cargo x measure --set lesson06-hit-ratio` runs it and plots its lines.
+#[test]
+#[ignore = "a measurement for the book's plot; cargo x measure runs it"]
+fn hit_ratio_by_cache_size() {
+    let reads = trace::zipfian(PAGES, 0.99, 300_000, 1);
+    for (i, name) in ["lru", "s3-fifo", "quick_cache"].into_iter().enumerate() {
+        let mut last = 0.0;
+        for share in [200, 100, 50, 20, 10, 5, 2] {
+            let capacity = PAGES / share;
+            let mut policy = policies(capacity).remove(i);
+            let ratio = hit_ratio(policy.as_mut(), &reads);
+            // A bigger cache never hits less often, for any of the three.
+            assert!(ratio >= last, "{name} at {capacity} pages: {ratio} < {last}");
+            last = ratio;
+            println!("measure: {name}/{capacity} pages = {ratio:.4}");
+        }
+    }
+}

@@ -270,7 +270,8 @@ async fn redis_py_pipelines_and_the_watch_recipe_work_unchanged() {
 }
 
 /// Transfers per second and retries through the server, with fsync per
-/// commit, at low and high contention. A measurement, not a check:
+/// commit, at low and high contention. A measurement, not a check;
+/// `cargo x measure --set lesson06-transactions` runs it for the book:
 ///
 /// ```console
 /// $ cargo test --release -p lesson06-advanced --test server -- --ignored --nocapture
@@ -280,8 +281,6 @@ async fn redis_py_pipelines_and_the_watch_recipe_work_unchanged() {
 async fn transfer_throughput_by_contention() {
     const CLIENTS: u64 = 8;
     const TRANSFERS: u64 = 100;
-    println!("| accounts | style | transfers/s | retries per transfer |");
-    println!("|---:|---|---:|---:|");
     for accounts in [10_000u64, 4] {
         for sql in [false, true] {
             let dir = tempfile::tempdir().unwrap();
@@ -316,12 +315,14 @@ async fn transfer_throughput_by_contention() {
             }
             let elapsed = started.elapsed().as_secs_f64();
             let done = (CLIENTS * TRANSFERS) as f64;
-            let style = if sql { "BEGIN serializable" } else { "WATCH/MULTI/EXEC" };
+            // `cargo x measure` reads these lines into the book's table.
+            let style = if sql { "sql" } else { "watch" };
             println!(
-                "| {accounts} | {style} | {:.0} | {:.2} |",
-                done / elapsed,
-                f64::from(retries) / done
+                "measure: server/{accounts}/{style}/transfers per second = {:.0}",
+                done / elapsed
             );
+            let retries = f64::from(retries) / done;
+            println!("measure: server/{accounts}/{style}/retries per transfer = {retries:.2}");
             drop(setup);
             running.stop().await;
         }

@@ -15,7 +15,7 @@
 //!              ──► {{#include x.snap:N:}}     starts right after the insta header
 //!              ──► ```rust blocks             hold only include directives
 //!              ──► [text](other.md#heading)   file exists, heading exists
-//!   book/ (HTML) ► no "{{#" left unexpanded
+//!   book/ (HTML) ► no "{{#" left unexpanded; every <img src> exists
 //! ```
 
 use std::collections::{BTreeSet, HashMap};
@@ -24,6 +24,10 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+
+/// The folder, under the book's `src/`, of the tables and plots that
+/// `cargo x measure` renders.
+pub const MEASURED: &str = "measured";
 
 /// One problem found in the book.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,8 +135,34 @@ pub fn check_rendered(book_dir: &Path, html_dir: &Path) -> Vec<Finding> {
                 findings.push(finding(book_dir, &page, directive.line, message));
             }
         }
+        for (line, src) in image_sources(&html) {
+            if src.contains("://") || src.starts_with("data:") {
+                continue;
+            }
+            let file = normalize(&page.parent().unwrap_or(html_dir).join(&src));
+            if !file.is_file() {
+                let message = format!("the page shows an image that is not there: {src}");
+                findings.push(finding(book_dir, &page, line, message));
+            }
+        }
     }
     findings
+}
+
+/// The `src` of every `<img>` in a rendered page, with its line.
+fn image_sources(html: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = html[from..].find("<img ") {
+        let start = from + at;
+        let end = html[start..].find('>').map_or(html.len(), |e| start + e);
+        let tag = &html[start..end];
+        if let Some(src) = tag.split_once("src=\"").and_then(|(_, rest)| rest.split_once('"')) {
+            out.push((line_of(html, start), src.0.to_string()));
+        }
+        from = end;
+    }
+    out
 }
 
 /// A path as the reader knows it: relative to the repository (the book's parent).
@@ -533,8 +563,11 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// The chapters under `dir`: every `.md` file but the rendered measurements
+/// in `measured/`, which chapters include and mdBook never renders alone.
 fn collect_markdown(dir: &Path, out: &mut Vec<PathBuf>) {
     collect_files(dir, "md", out);
+    out.retain(|p| !p.strip_prefix(dir).is_ok_and(|rel| rel.starts_with(MEASURED)));
     for path in out.iter_mut() {
         *path = normalize(path);
     }
@@ -574,6 +607,15 @@ mod tests {
             includes("a {{#include x.rs:a}} b \\{{#include y.rs}} c\n{{#rustdoc_include z.rs}}");
         let paths: Vec<_> = found.iter().map(|i| (i.path.as_str(), i.line)).collect();
         assert_eq!(paths, [("x.rs", 1), ("z.rs", 2)]);
+    }
+
+    #[test]
+    fn images_in_a_page_are_found_with_their_lines() {
+        let html = "<p>x</p>\n<p><img src=\"../measured/a.svg\" alt=\"a\"></p>\n<img alt=\"b\" src=\"b.png\">";
+        assert_eq!(
+            image_sources(html),
+            [(2, "../measured/a.svg".to_string()), (3, "b.png".to_string())]
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //!   cargo x check-book    the book's drift check alone
 //!   cargo x starter DIR   a student copy of the workspace, exercises blanked
 //!   cargo x exercises [N] check the exercises (of lesson N), one line each
+//!   cargo x measure       run the benchmarks, write measurements/, render the book's tables
+//!   cargo x measure --compare --quick   your machine's numbers beside the book's
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use clap::{Parser, Subcommand};
 use xtask::book_check::{self, Finding};
 use xtask::exercises::{self, book_page, manifest::Manifest, proof, starter};
 use xtask::mdbook;
+use xtask::measure;
 use xtask::step::{StepFailed, command, run_step};
 
 /// Course tooling for Build Datastores From Scratch.
@@ -60,6 +63,25 @@ enum Cmd {
         #[arg(long)]
         write_book: bool,
     },
+    /// Run the benchmarks and comparisons, write their data to measurements/, and
+    /// render the book's "Measure it" tables and plots from it.
+    Measure {
+        /// Only this lesson's measurements.
+        #[arg(long)]
+        lesson: Option<u32>,
+        /// Only this set (for example lesson03-log).
+        #[arg(long)]
+        set: Option<String>,
+        /// Shortened runs, a smoke test: the data goes to target/measure/, not the book.
+        #[arg(long)]
+        quick: bool,
+        /// Run quickly here and print your numbers beside the book's.
+        #[arg(long)]
+        compare: bool,
+        /// Only render the book's tables and plots from the committed data.
+        #[arg(long, conflicts_with_all = ["quick", "compare"])]
+        render: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -83,6 +105,19 @@ fn main() -> ExitCode {
                 Err("not every exercise passes yet".into())
             }
         }),
+        Cmd::Measure { lesson, set, quick, compare, render } => {
+            let selection = measure::Selection { lesson, set };
+            if render {
+                run_step("render the measurements", || {
+                    let problems = measure::render(&root, false)?;
+                    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+                })
+            } else if compare {
+                run_step("compare with the book", || measure::compare(&root, &selection))
+            } else {
+                run_step("measure", || measure::measure(&root, &selection, quick))
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,6 +189,11 @@ fn check_book(root: &Path) -> Result<(), String> {
         );
     }
     let mut problems: Vec<String> = findings.iter().map(|f| format!("book/{f}")).collect();
+    match measure::render(root, true) {
+        Ok(found) => problems.extend(found),
+        Err(e) => problems.push(e),
+    }
+    problems.extend(measure::hand_numbers::check_book(&book));
     match Manifest::load(root) {
         Ok(manifest) => problems.extend(exercises::check_consistency(root, &manifest)),
         Err(e) => problems.push(e),
