@@ -8,6 +8,8 @@
 #   5. redis-benchmark's default suite (every test, no -t) -n NDEF -c 50:
 #      ours everysec vs redis AOF everysec (SUITE=0 skips it; BASIC=0 runs
 #      it alone, without 1-4)
+#   6. GET by pipeline depth, -P 1, 4, 16 and 64, -c 50, NPIPE requests per
+#      unit of depth: ours everysec vs redis AOF everysec (PIPE=0 skips it)
 # Each run gets a fresh server and a fresh data directory; runs alternate
 # between the servers, REPS times; the table shows every run and the median.
 # Server CPU (utime+stime from /proc, µs per request) is shown per run.
@@ -22,6 +24,8 @@ NDUR=${NDUR:-200000}
 KEYS=${KEYS:-1000000}
 NDEF=${NDEF:-100000}
 SUITE=${SUITE:-1}
+PIPE=${PIPE:-1}
+NPIPE=${NPIPE:-50000}
 BASIC=${BASIC:-1}
 
 for tool in redis-server redis-benchmark redis-cli; do
@@ -168,6 +172,14 @@ for rep in $(seq 1 "$REPS"); do
             bench "5:default" "$server" $((20 * NDEF)) -n "$NDEF" -c 50
         done
     fi
+    if [[ $PIPE == 1 ]]; then
+        for depth in 1 4 16 64; do
+            for server in ours-everysec redis-aof; do
+                bench "6:pipeline-$depth" "$server" $((NPIPE * depth)) \
+                    -t get -n $((NPIPE * depth)) -r 100000 -c 50 -P "$depth"
+            done
+        done
+    fi
 done
 
 # Memory: KEYS distinct keys loaded through redis-cli --pipe.
@@ -221,6 +233,16 @@ if [[ $SUITE == 1 ]]; then
     printf '%-40s %s\n' "server CPU µs/req per run, ours" "${CPU["5:default|ours-everysec"]}"
     printf '%-40s %s\n' "server CPU µs/req per run, redis" "${CPU["5:default|redis-aof"]}"
 fi
+if [[ $PIPE == 1 ]]; then
+    printf '\n%-24s %12s %12s %s\n' "6:GET by pipeline depth" ours-everysec redis-aof ours/redis
+    for depth in 1 4 16 64; do
+        ours=$(median <<<"${RESULT["6:pipeline-$depth|ours-everysec|GET"]}")
+        theirs=$(median <<<"${RESULT["6:pipeline-$depth|redis-aof|GET"]}")
+        printf '%-24s %12.0f %12.0f %s\n' "-P $depth" "$ours" "$theirs" \
+            "$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.2fx", a / b}')"
+    done
+fi
+
 # For `cargo x measure --set lesson05-redis`: every median, and the range
 # of server CPU per request, as `measure: id = value` lines.
 echo

@@ -15,7 +15,7 @@
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lesson02_kv::tokenizer::tokenize;
 use lesson02_kv::{ManualClock, SystemClock};
 use lesson03_persistence::durable::LOG_FILE;
@@ -130,40 +130,46 @@ fn durable_writes(c: &mut Criterion) {
 }
 
 fn recovery(c: &mut Criterion) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("recovery");
-    std::fs::create_dir_all(&dir).unwrap();
-    // A log begins with its `Start` record; recovery refuses a file without one.
-    let mut bytes = Vec::new();
-    record::encode(&LogRecord::Start { log_id: 1 }, &mut bytes);
-    for i in 0..1_000_000 {
-        let r = LogRecord::Put {
-            key: format!("key:{i:012}").into_bytes(),
-            value: format!("value-{i}").into_bytes(),
-            expires_at: None,
-        };
-        record::encode(&r, &mut bytes);
-    }
-    let path = dir.join(LOG_FILE);
-    std::fs::write(&path, &bytes).unwrap();
-
-    let mut group = c.benchmark_group("recovery_1m_records");
-    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    let mut group = c.benchmark_group("recovery");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
-    group.bench_function("read_file", |b| b.iter(|| std::fs::read(&path).unwrap().len()));
-    group.bench_function("read_and_scan", |b| {
-        b.iter(|| scan(&std::fs::read(&path).unwrap()).unwrap().records.len());
-    });
-    let options = Options { fsync: FsyncPolicy::Never, ..Options::default() };
-    group.bench_function("open_store", |b| {
-        b.iter(|| {
-            let (mut store, report) =
-                DurableStore::open_with(&dir, options.clone(), RealFs, ManualClock::new(0))
-                    .unwrap();
-            assert_eq!(report.records_replayed, 1_000_000);
-            store.store().len()
+    // Three sizes, for the book's plot of recovery time against the log's
+    // length: every step should grow in proportion.
+    for records in [10_000usize, 100_000, 1_000_000] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("recovery");
+        std::fs::create_dir_all(&dir).unwrap();
+        // A log begins with its `Start` record; recovery refuses a file without one.
+        let mut bytes = Vec::new();
+        record::encode(&LogRecord::Start { log_id: 1 }, &mut bytes);
+        for i in 0..records {
+            let r = LogRecord::Put {
+                key: format!("key:{i:012}").into_bytes(),
+                value: format!("value-{i}").into_bytes(),
+                expires_at: None,
+            };
+            record::encode(&r, &mut bytes);
+        }
+        let path = dir.join(LOG_FILE);
+        std::fs::write(&path, &bytes).unwrap();
+
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(BenchmarkId::new("read_file", records), |b| {
+            b.iter(|| std::fs::read(&path).unwrap().len());
         });
-    });
+        group.bench_function(BenchmarkId::new("read_and_scan", records), |b| {
+            b.iter(|| scan(&std::fs::read(&path).unwrap()).unwrap().records.len());
+        });
+        let options = Options { fsync: FsyncPolicy::Never, ..Options::default() };
+        group.bench_function(BenchmarkId::new("open_store", records), |b| {
+            b.iter(|| {
+                let (mut store, report) =
+                    DurableStore::open_with(&dir, options.clone(), RealFs, ManualClock::new(0))
+                        .unwrap();
+                assert_eq!(report.records_replayed, records);
+                store.store().len()
+            });
+        });
+    }
     group.finish();
 }
 

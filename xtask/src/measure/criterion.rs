@@ -24,7 +24,6 @@ enum Throughput {
     Elements(u64),
     Bytes(u64),
     BytesDecimal(u64),
-    ElementsAndBytes { elements: u64, bytes: u64 },
 }
 
 #[derive(Deserialize)]
@@ -56,7 +55,6 @@ pub fn collect(home: &Path, prefix: &str) -> Result<BTreeMap<String, Measurement
             None => (None, None),
             Some(Throughput::Elements(n)) => (Some(n), None),
             Some(Throughput::Bytes(n) | Throughput::BytesDecimal(n)) => (None, Some(n)),
-            Some(Throughput::ElementsAndBytes { elements, bytes }) => (Some(elements), Some(bytes)),
         };
         let measurement = Measurement {
             value: estimates.median.point_estimate,

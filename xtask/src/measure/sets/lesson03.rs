@@ -6,7 +6,8 @@ use std::path::Path;
 
 use super::{Outcome, Rendered, Run, Set};
 use crate::measure::data::{DataFile, Measurement, Unit};
-use crate::measure::format::{self, Table};
+use crate::measure::format::{self, Align, Table};
+use crate::measure::plot::{self, Series};
 use crate::measure::redis;
 
 pub(super) fn sets() -> Vec<Set> {
@@ -55,7 +56,8 @@ fn redis_always(_root: &Path, quick: bool) -> Result<Outcome, String> {
 
 fn render(data: &DataFile) -> Result<Rendered, String> {
     let mut out = Rendered::default();
-    let mut table = Table::new(&["Benchmark", "Ours", "What a user would reach for", "Ratio"]);
+    let mut table = Table::new(&["Benchmark", "Ours", "What a user would reach for", "Ratio"])
+        .align(2, Align::Left);
     for bytes in [100, 1000] {
         let ours = data.ns(&format!("append/log_writer/{bytes}B"))?;
         let theirs = data.ns(&format!("append/bufwriter_same_bytes/{bytes}B"))?;
@@ -112,21 +114,21 @@ fn render(data: &DataFile) -> Result<Rendered, String> {
     out.claim(fifty > 5.0 * one, "group commit multiplies durable writes");
     out.ratio("50 writers / 1 writer, fsync always", fifty / one);
 
-    let read = data.ns("recovery_1m_records/read_file")?;
-    let scan = data.ns("recovery_1m_records/read_and_scan")?;
-    let open = data.ns("recovery_1m_records/open_store")?;
+    let read = data.ns("recovery/read_file/1000000")?;
+    let scan = data.ns("recovery/read_and_scan/1000000")?;
+    let open = data.ns("recovery/open_store/1000000")?;
     let bw = |id: &str| data.bytes_per_second(id);
     table.row(vec![
         "recovery: read + check + decode 1,000,000 records".into(),
         format!(
             "{}, {}",
             format::time(scan),
-            format::bandwidth(bw("recovery_1m_records/read_and_scan")?)
+            format::bandwidth(bw("recovery/read_and_scan/1000000")?)
         ),
         format!(
             "`std::fs::read` of the file: {}, {}",
             format::time(read),
-            format::bandwidth(bw("recovery_1m_records/read_file")?)
+            format::bandwidth(bw("recovery/read_file/1000000")?)
         ),
         format!("{} of the read bandwidth (goal ≥ 50%)", format::percent(read / scan)),
     ]);
@@ -150,5 +152,44 @@ fn render(data: &DataFile) -> Result<Rendered, String> {
         "recovery is CPU-bound: decoding costs more than reading, rebuilding the map more still",
     );
     out.table("table", &table);
+
+    // Recovery against the log's length: each step should grow in proportion.
+    let sizes = [10_000u64, 100_000, 1_000_000];
+    let series = [
+        ("read_file", "std::fs::read of the file"),
+        ("read_and_scan", "read, check and decode"),
+        ("open_store", "open the store (replay into the map)"),
+    ]
+    .iter()
+    .map(|(id, name)| {
+        let points = sizes
+            .iter()
+            .map(|&n| Ok((n as f64, data.ns(&format!("recovery/{id}/{n}"))?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Series { name: (*name).into(), points })
+    })
+    .collect::<Result<Vec<_>, String>>()?;
+    let growth = |step: &str| -> Result<f64, String> {
+        let per_record =
+            |n: u64| Ok::<f64, String>(data.ns(&format!("recovery/{step}/{n}"))? / n as f64);
+        Ok(per_record(1_000_000)? / per_record(10_000)?)
+    };
+    let (scan_growth, open_growth) = (growth("read_and_scan")?, growth("open_store")?);
+    out.value("scan-per-record-growth", format::ratio(scan_growth));
+    out.value("open-per-record-growth", format::ratio(open_growth));
+    out.claim(
+        open_growth > scan_growth,
+        "per record, opening the store grows with the log faster than decoding does",
+    );
+    out.plot(
+        "recovery",
+        plot::log_log_lines(
+            "Recovery time by log length",
+            "records in the log",
+            "time",
+            &series,
+            format::time_axis,
+        )?,
+    );
     out.done()
 }

@@ -4,7 +4,7 @@
 
 use super::{Rendered, Run, Set};
 use crate::measure::data::DataFile;
-use crate::measure::format::{self, Table};
+use crate::measure::format::{self, Align, Table};
 use crate::measure::plot;
 
 const PACKAGE: &str = "lesson04-indexing";
@@ -92,7 +92,8 @@ fn bitcask(data: &DataFile) -> Result<Rendered, String> {
     let get = |who: &str| data.ns_per_element(&format!("bitcask_get/{who}/{n}"));
     let (ours, map, tree) = (get("bitcask")?, get("hash_map")?, get("btree")?);
     let redb = get("redb").ok();
-    let mut table = Table::new(&["Benchmark", "Ours", "What a user would reach for", "Ratio"]);
+    let mut table = Table::new(&["Benchmark", "Ours", "What a user would reach for", "Ratio"])
+        .align(2, Align::Left);
     let keys = format::count(n as f64);
     table.row(vec![
         format!("random get, {keys} keys"),
@@ -152,7 +153,8 @@ fn bitcask(data: &DataFile) -> Result<Rendered, String> {
 fn btree(data: &DataFile) -> Result<Rendered, String> {
     let mut out = Rendered::default();
     let mut table =
-        Table::new(&["Benchmark", "Our B+tree", "What a user would reach for", "Ratio"]);
+        Table::new(&["Benchmark", "Our B+tree", "What a user would reach for", "Ratio"])
+            .align(2, Align::Left);
     let mut bars: Vec<(String, f64, f64)> = Vec::new();
     let mut row =
         |out: &mut Rendered, name: String, ours: f64, who: &str, theirs: Option<f64>, goal: f64| {
@@ -229,7 +231,9 @@ fn btree(data: &DataFile) -> Result<Rendered, String> {
 
 fn documents(data: &DataFile) -> Result<Rendered, String> {
     let mut out = Rendered::default();
-    let mut table = Table::new(&["Benchmark", "With the index", "Without", "Ratio"]);
+    let mut table = Table::new(&["Benchmark", "With the index", "Without", "Ratio"])
+        .align(1, Align::Left)
+        .align(2, Align::Left);
     for (case, name) in [
         ("equality 1%", "`{\"age\": 42}`: 1,000 of 100,000 documents"),
         ("range 5%", "`{\"age\": {\"$gte\": 40, \"$lt\": 45}}`: 5,000 documents"),

@@ -4,6 +4,7 @@
 use super::{Rendered, Run, Set};
 use crate::measure::data::DataFile;
 use crate::measure::format::{self, Table};
+use crate::measure::plot::{self, Series};
 
 pub(super) fn sets() -> Vec<Set> {
     vec![
@@ -79,7 +80,9 @@ const SUITE: [(&str, &str); 20] = [
 ];
 
 /// The values the chapter quotes from this set.
-const REDIS_VALUES: [&str; 9] = [
+const REDIS_VALUES: [&str; 11] = [
+    "pipeline-gain",
+    "pipeline-64",
     "plain-set",
     "plain-get",
     "pipelined-set",
@@ -210,6 +213,43 @@ fn redis(data: &DataFile) -> Result<Rendered, String> {
     out.ratio("memory, ours / Redis", ours / theirs);
     out.value("memory-ratio", format::ratio(ours / theirs));
     out.claim(ours > theirs, "lesson 2's layout costs more memory than Redis's");
+
+    // GET by pipeline depth: where the work per request stops being the
+    // kernel's.
+    let depths = [1u32, 4, 16, 64];
+    let series = [("ours-everysec", "ours"), ("redis-aof", "Redis, AOF everysec")]
+        .iter()
+        .map(|(server, name)| {
+            let points = depths
+                .iter()
+                .map(|&d| Ok((f64::from(d), rps(&format!("6:pipeline-{d}"), server, "GET")?)))
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(Series { name: (*name).into(), points })
+        })
+        .collect::<Result<Vec<_>, String>>();
+    match series {
+        Ok(series) => {
+            let ours = &series[0].points;
+            let theirs = &series[1].points;
+            out.value("pipeline-gain", format::ratio(ours[3].1 / ours[0].1));
+            out.value("pipeline-64", format::ratio(ours[3].1 / theirs[3].1));
+            out.claim(ours[3].1 > 4.0 * ours[0].1, "pipelining multiplies the requests a second");
+            out.claim(ours[3].1 < theirs[3].1, "at a depth of 64, Redis pulls ahead");
+            out.ratio("GET at -P 64, ours / Redis", ours[3].1 / theirs[3].1);
+            let svg = plot::log_log_lines(
+                "GET requests per second by pipeline depth, 50 clients",
+                "pipeline depth (-P)",
+                "requests per second",
+                &series,
+                format::plain,
+            )?;
+            out.plot("pipeline", svg);
+        }
+        Err(_) => {
+            out.value("pipeline-gain", "not measured".into());
+            out.value("pipeline-64", "not measured".into());
+        }
+    }
 
     let mut table = Table::new(&["Test", "ours", "Redis, AOF everysec", "ours / Redis"]);
     let (mut lowest, mut at_least_one, mut n) = ((f64::MAX, ""), 0, 0);
