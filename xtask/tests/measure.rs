@@ -71,6 +71,22 @@ fn a_plot_no_data_explains_fails_the_check() {
 }
 
 #[test]
+fn data_that_contradicts_the_prose_fails_to_render() {
+    let root = copy_of_the_repository();
+    let path = root.path().join("measurements/lesson01-lookup.json");
+    let mut data = measure::data::DataFile::load(&path).unwrap();
+    // The chapter says that at ten keys the list beats the hash map.
+    let hash = data.results["lookup/hash_map/10"];
+    data.results.get_mut("lookup/linear_scan/10").unwrap().value = hash.value * 2.0;
+    data.save(&path).unwrap();
+    let problems = measure::render(root.path(), true).unwrap();
+    assert!(
+        problems.iter().any(|p| p.contains("contradicts") && p.contains("beats the hash map")),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn a_quick_runs_data_is_not_the_books() {
     let root = copy_of_the_repository();
     let path = root.path().join("measurements/lesson01-lookup.json");

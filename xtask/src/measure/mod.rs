@@ -277,6 +277,13 @@ pub fn render_files(set: &Set, data: &DataFile) -> Result<BTreeMap<PathBuf, Stri
         return Err(format!("measurements/{}.json says it is set `{}`", set.name, data.set));
     }
     let rendered = (set.render)(data).map_err(|e| format!("{}: {e}", set.name))?;
+    if !rendered.broken.is_empty() {
+        return Err(format!(
+            "{}: the data contradicts what the chapter says; change the prose (and the claim): {}",
+            set.name,
+            rendered.broken.join("; ")
+        ));
+    }
     let mut files = BTreeMap::new();
     let mut md = format!(
         "<!-- Rendered by `cargo x measure` from measurements/{}.json. Do not edit: \
@@ -406,7 +413,12 @@ pub fn compare(root: &Path, selection: &Selection) -> Result<(), String> {
         println!("you:  {}, {}", yours.machine.date, yours.machine.describe());
         let book_ratios = (set.render)(&book)?.ratios;
         let your_ratios: BTreeMap<String, f64> = match (set.render)(&yours) {
-            Ok(r) => r.ratios.into_iter().collect(),
+            Ok(r) => {
+                for claim in &r.broken {
+                    println!("on your machine, the book's sentence does not hold: {claim}");
+                }
+                r.ratios.into_iter().collect()
+            }
             Err(e) => {
                 println!("(your run could not be rendered: {e})");
                 BTreeMap::new()

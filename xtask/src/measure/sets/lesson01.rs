@@ -81,5 +81,5 @@ fn render(data: &DataFile) -> Result<Rendered, String> {
         format::time_axis,
     )?;
     out.plot("lookup", svg);
-    out.done()
+    Ok(out)
 }

@@ -90,7 +90,7 @@ fn store(data: &DataFile) -> Result<Rendered, String> {
     out.claim(new_key < 1.3, "inserting a new key stays flat from 10,000 keys to a million");
     let delete = per("delete", 1_000_000, "store")? / per("delete", 10_000, "store")?;
     out.value("delete-growth", format::ratio(delete));
-    out.done()
+    Ok(out)
 }
 
 fn sorted_set(data: &DataFile) -> Result<Rendered, String> {
@@ -132,7 +132,7 @@ fn sorted_set(data: &DataFile) -> Result<Rendered, String> {
         out.value(&format!("{anchor}-ratio"), shown);
         out.value(&format!("{anchor}-goal"), goal(r, 2.0));
     }
-    out.done()
+    Ok(out)
 }
 
 /// Whether a ratio (ours over theirs, lower is better) meets a goal, in

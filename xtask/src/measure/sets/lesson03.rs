@@ -191,5 +191,5 @@ fn render(data: &DataFile) -> Result<Rendered, String> {
             format::time_axis,
         )?,
     );
-    out.done()
+    Ok(out)
 }

@@ -147,7 +147,7 @@ fn bitcask(data: &DataFile) -> Result<Rendered, String> {
     // 186-byte records: 24-byte key, 150-byte value, 12 bytes of header.
     out.value("merge-per-record", format::time(186.0 / merge * 1e9));
     out.table("table", &table);
-    out.done()
+    Ok(out)
 }
 
 fn btree(data: &DataFile) -> Result<Rendered, String> {
@@ -226,7 +226,7 @@ fn btree(data: &DataFile) -> Result<Rendered, String> {
         format::time_axis,
     )?;
     out.plot("btree", svg);
-    out.done()
+    Ok(out)
 }
 
 fn documents(data: &DataFile) -> Result<Rendered, String> {
@@ -281,7 +281,7 @@ fn documents(data: &DataFile) -> Result<Rendered, String> {
         "the gain shrinks as the query returns more",
     );
     out.table("table", &table);
-    out.done()
+    Ok(out)
 }
 
 const QUERIES: [(&str, &str); 4] = [
@@ -369,5 +369,5 @@ fn search(data: &DataFile) -> Result<Rendered, String> {
         "common-tantivy",
         data.ns("tantivy/top 10, a common term (w1)").map_or("not measured".into(), format::time),
     );
-    out.done()
+    Ok(out)
 }

@@ -104,7 +104,7 @@ fn redis(data: &DataFile) -> Result<Rendered, String> {
         for anchor in REDIS_VALUES {
             out.value(anchor, "not measured".into());
         }
-        return out.done();
+        return Ok(out);
     }
     let rps = |test: &str, server: &str, cmd: &str| data.value(&format!("{test}/{server}/{cmd}"));
     let cpu = |test: &str, server: &str| -> Result<String, String> {
@@ -292,7 +292,7 @@ fn redis(data: &DataFile) -> Result<Rendered, String> {
             out.value(anchor, "not measured".into());
         }
     }
-    out.done()
+    Ok(out)
 }
 
 fn cluster(data: &DataFile) -> Result<Rendered, String> {
@@ -349,7 +349,7 @@ fn cluster(data: &DataFile) -> Result<Rendered, String> {
         ),
     );
     out.ratio("keys moved going from two shards to three", moved / total);
-    out.done()
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ fn hit_ratio(data: &DataFile) -> Result<Rendered, String> {
         &series,
     )?;
     out.plot("hit-ratio", svg);
-    out.done()
+    Ok(out)
 }
 
 fn page_cache(data: &DataFile) -> Result<Rendered, String> {
@@ -120,7 +120,7 @@ fn page_cache(data: &DataFile) -> Result<Rendered, String> {
     out.ratio("LRU hit / in-memory read", lru / floor);
     out.claim(s3 < lru, "S3-FIFO's hit is the cheaper of the two");
     out.claim(file > 20.0 * lru, "a hit is far cheaper than the read it saves");
-    out.done()
+    Ok(out)
 }
 
 fn sql(data: &DataFile) -> Result<Rendered, String> {
@@ -192,7 +192,7 @@ fn sql(data: &DataFile) -> Result<Rendered, String> {
         format::time_axis,
     )?;
     out.plot("planner", svg);
-    out.done()
+    Ok(out)
 }
 
 fn transactions(data: &DataFile) -> Result<Rendered, String> {
@@ -247,5 +247,5 @@ fn transactions(data: &DataFile) -> Result<Rendered, String> {
     let hot: f64 = rates.iter().filter(|r| r.0 == 4).map(|r| r.1).sum();
     out.value("hot-slowdown", format::ratio(calm / hot));
     out.claim(hot < calm, "with eight clients fighting over four accounts, throughput falls");
-    out.done()
+    Ok(out)
 }
