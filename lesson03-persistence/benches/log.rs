@@ -5,9 +5,10 @@
 //!   without fsync, against a raw `BufWriter` writing the same framed bytes.
 //! - `durable_writes`: writes under `fsync always`, one writer against 50
 //!   concurrent writers sharing fsyncs (group commit). Throughput in writes/s.
-//! - `recovery`: opening a log of 1,000,000 records (read, check, decode,
-//!   apply), and only scanning it (read, check, decode), against reading the
-//!   same file with `std::fs::read`. Throughput in bytes/s.
+//! - `recovery`: opening a log of 10,000, 100,000 and 1,000,000 records
+//!   (read, check, decode, apply), and only scanning it (read, check,
+//!   decode), against reading the same file with `std::fs::read`.
+//!   Throughput in bytes/s.
 
 // criterion's macros generate functions that cannot carry doc comments.
 #![allow(missing_docs)]

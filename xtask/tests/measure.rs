@@ -102,3 +102,18 @@ fn the_chapters_hold_no_number_typed_by_hand_in_a_measure_it_section() {
     let book = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("book");
     assert_eq!(measure::hand_numbers::check_book(&book), Vec::<String>::new());
 }
+
+#[test]
+fn a_number_typed_into_a_chapter_is_found_and_the_rendered_fragments_are_not_chapters() {
+    let book = tempfile::tempdir().unwrap();
+    let src = book.path().join("src");
+    std::fs::create_dir_all(src.join("lesson09")).unwrap();
+    std::fs::create_dir_all(src.join("measured")).unwrap();
+    std::fs::write(src.join("lesson09/run.md"), "# Run\n\n## Measure it\n\nIt takes 3 ms.\n")
+        .unwrap();
+    std::fs::write(src.join("measured/lesson09-x.md"), "## Measure it\n\n| get | 20 ns | 1.5× |\n")
+        .unwrap();
+    let problems = measure::hand_numbers::check_book(book.path());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("book/src/lesson09/run.md:5: `3`"), "{problems:?}");
+}

@@ -51,8 +51,6 @@ pub enum Unit {
     Nanoseconds,
     /// A rate, as redis-benchmark reports it.
     PerSecond,
-    /// Resident memory, as `/proc/PID/status` reports it.
-    Kilobytes,
     /// A plain count or ratio.
     Number,
 }

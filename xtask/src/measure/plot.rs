@@ -65,14 +65,8 @@ where
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
-            .build_cartesian_2d(x_range.log_scale(), y_range)
-            .map_err(err)?;
+        let mut chart =
+            canvas(&root, title)?.build_cartesian_2d(x_range.log_scale(), y_range).map_err(err)?;
         chart
             .configure_mesh()
             .x_desc(x_desc)
@@ -117,12 +111,7 @@ pub fn log_bars(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
+        let mut chart = canvas(&root, title)?
             .build_cartesian_2d(0.0..groups, y_range.clone().log_scale())
             .map_err(err)?;
         chart
@@ -159,6 +148,22 @@ pub fn log_bars(
         root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// What every plot starts from: a white page with the title, and room for
+/// the axes' labels.
+fn canvas<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+) -> Result<ChartBuilder<'a, 'b, SVGBackend<'b>>, String> {
+    root.fill(&WHITE).map_err(err)?;
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(80);
+    Ok(builder)
 }
 
 fn legend<'a, X: Ranged, Y: Ranged>(

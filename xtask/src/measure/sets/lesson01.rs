@@ -1,6 +1,6 @@
 //! Lesson 1: lookups in a linear scan, a `HashMap` and a `BTreeMap`.
 
-use super::{Rendered, Run, Set};
+use super::{Rendered, Run, Set, span};
 use crate::measure::data::DataFile;
 use crate::measure::format::{self, Table};
 use crate::measure::plot::{self, Series};
@@ -53,7 +53,7 @@ fn render(data: &DataFile) -> Result<Rendered, String> {
         "at ten keys the list beats the hash map",
     );
     let hash: Vec<f64> = SIZES.iter().map(|&n| per("hash_map", n)).collect::<Result<_, _>>()?;
-    let (lo, hi) = hash.iter().fold((f64::MAX, 0f64), |(lo, hi), &h| (lo.min(h), hi.max(h)));
+    let (lo, hi) = span(&hash);
     out.value("hash-range", format::time_range(lo, hi));
     out.claim(hi / lo < 2.0, "the hash map is flat: its lookups cost about the same at every size");
     out.claim(per("btree_map", 100_000)? > per("btree_map", 10)?, "the B-tree grows slowly");

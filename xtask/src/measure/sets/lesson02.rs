@@ -1,7 +1,7 @@
 //! Lesson 2: the store against bare hash tables, and the skip list against
 //! B-tree sorted sets.
 
-use super::{Rendered, Run, Set};
+use super::{Rendered, Run, Set, span};
 use crate::measure::data::DataFile;
 use crate::measure::format::{self, Table};
 
@@ -67,11 +67,6 @@ fn store(data: &DataFile) -> Result<Rendered, String> {
         }
     }
     out.table("table", &table);
-    let span = |v: &[f64]| {
-        let lo = v.iter().copied().fold(f64::MAX, f64::min);
-        let hi = v.iter().copied().fold(0f64, f64::max);
-        (lo, hi)
-    };
     let (lo, hi) = span(&small_store);
     out.value("store-small", format::ratio_range(lo, hi));
     out.claim(hi < 1.25, "the store costs little over the bare table at 10,000 keys");

@@ -1,7 +1,7 @@
 //! Lesson 6: SQL against SQLite and the planner against a sequential scan;
 //! MVCC against one big lock, in memory and through the server.
 
-use super::{Rendered, Run, Set};
+use super::{Rendered, Run, Set, span};
 use crate::measure::data::DataFile;
 use crate::measure::format::{self, Align, Table};
 use crate::measure::plot::{self, Series};
@@ -126,7 +126,7 @@ fn page_cache(data: &DataFile) -> Result<Rendered, String> {
 fn sql(data: &DataFile) -> Result<Rendered, String> {
     let mut out = Rendered::default();
     let mut table = Table::new(&["query", "ours", "SQLite", "ours / SQLite"]);
-    let mut met = 0;
+    let mut ratios = Vec::new();
     for (case, name) in AGAINST_SQLITE {
         let ours = data.ns(&format!("sql/{case}/ours"))?;
         let sqlite = data.ns(&format!("sql/{case}/sqlite"))?;
@@ -137,17 +137,11 @@ fn sql(data: &DataFile) -> Result<Rendered, String> {
             format::ratio(ours / sqlite),
         ]);
         out.ratio(&format!("ours / SQLite, {case}"), ours / sqlite);
-        met += usize::from(ours / sqlite <= 3.0);
+        ratios.push(ours / sqlite);
     }
     out.table("sqlite", &table);
-    let ratios: Vec<f64> = AGAINST_SQLITE
-        .iter()
-        .map(|(case, _)| {
-            Ok(data.ns(&format!("sql/{case}/ours"))? / data.ns(&format!("sql/{case}/sqlite"))?)
-        })
-        .collect::<Result<_, String>>()?;
-    let lo = ratios.iter().copied().fold(f64::MAX, f64::min);
-    let hi = ratios.iter().copied().fold(0f64, f64::max);
+    let (lo, hi) = span(&ratios);
+    let met = ratios.iter().filter(|&&r| r <= 3.0).count();
     out.value("sqlite-range", format::ratio_range(lo, hi));
     out.value("sqlite-goals-met", format!("{met} of the {}", AGAINST_SQLITE.len()));
     out.value("lookup-time", format::time(data.ns("sql/primary key lookup/ours")?));
@@ -240,8 +234,7 @@ fn transactions(data: &DataFile) -> Result<Rendered, String> {
     table = table.align(0, Align::Right).align(1, Align::Left);
     out.table("server", &table);
     let hot: Vec<f64> = rates.iter().filter(|r| r.0 == 4).map(|r| r.2).collect();
-    let (lo, hi) =
-        (hot.iter().copied().fold(f64::MAX, f64::min), hot.iter().copied().fold(0f64, f64::max));
+    let (lo, hi) = span(&hot);
     out.value("hot-retries", format!("{lo:.1}–{hi:.1}"));
     let calm: f64 = rates.iter().filter(|r| r.0 == 10_000).map(|r| r.1).sum();
     let hot: f64 = rates.iter().filter(|r| r.0 == 4).map(|r| r.1).sum();

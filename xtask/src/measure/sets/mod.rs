@@ -165,6 +165,11 @@ impl Rendered {
     }
 }
 
+/// The smallest and the largest of `values`.
+pub(super) fn span(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
 /// Every measured set, in course order.
 pub fn all() -> Vec<Set> {
     let mut sets = Vec::new();
